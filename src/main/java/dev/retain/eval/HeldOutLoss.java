@@ -1,0 +1,54 @@
+package dev.retain.eval;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import dev.retain.data.Batch;
+import dev.retain.data.Packer;
+import dev.retain.model.CausalLM;
+import dev.retain.model.Masks;
+import dev.retain.tensor.Ops;
+
+/**
+ * Mean next-token cross-entropy (nats per target token) of a model on packed batches, without
+ * gradients: the validation loss of training and the general-text probe of evaluation.
+ */
+public final class HeldOutLoss {
+  private HeldOutLoss() {}
+
+  /** Sum of losses and number of target tokens over the batches. */
+  public record Total(double sum, long tokens) {
+    public double mean() {
+      return tokens == 0 ? Double.NaN : sum / tokens;
+    }
+  }
+
+  public static double meanLoss(CausalLM model, Iterable<Batch> batches) {
+    return total(model, batches).mean();
+  }
+
+  public static Total total(CausalLM model, Iterable<Batch> batches) {
+    double sum = 0;
+    long tokens = 0;
+    NDManager m = model.manager();
+    for (Batch b : batches) {
+      try (NDScope scope = new NDScope()) {
+        scope.suppressNotUsedWarning();
+        Shape shape = new Shape(b.rows(), b.seqLen());
+        long[] safe = new long[b.targets().length];
+        float[] w = new float[safe.length];
+        for (int i = 0; i < safe.length; i++) {
+          boolean ignore = b.targets()[i] == Packer.IGNORE;
+          safe[i] = ignore ? 0 : b.targets()[i];
+          w[i] = ignore ? 0f : 1f;
+        }
+        NDArray logits = model.forward(m.create(b.inputIds(), shape), m.create(b.positions(), shape),
+            Masks.packed(m, b.segments()), null, false).logits();
+        sum += Ops.crossEntropy(logits, m.create(safe, shape)).mul(m.create(w, shape)).sum().getFloat();
+        tokens += b.targetTokens();
+      }
+    }
+    return new Total(sum, tokens);
+  }
+}

@@ -1,0 +1,251 @@
+package dev.retain.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.retain.tensor.Ops;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Llama-family decoder (Llama, Mistral, Qwen2) as in Hugging Face transformers: token embeddings,
+ * then per layer x += attn(rmsnorm(x)); x += mlp(rmsnorm(x)), a final RMSNorm and the output head.
+ * Attention is causal with rotary positions (rotate-half convention) and grouped-query heads; the
+ * MLP is SwiGLU. Parameters carry their checkpoint names, so loading, saving, freezing and adapters
+ * all speak the same names as the Python world.
+ *
+ * <p>Read {@link #forward} top to bottom: it is the whole model.
+ */
+public final class CausalLM implements AutoCloseable {
+  public final ModelConfig config;
+  private final NDManager manager;
+  public final Parameter embedTokens;
+  public final List<Layer> layers;
+  public final Parameter norm;
+  public final Linear lmHead;
+  private final Rope rope;
+  private final Map<String, Parameter> params;
+
+  /** One decoder block's weights, named as the checkpoint names them. */
+  public static final class Layer {
+    public final int index;
+    public final Parameter inputLayernorm;
+    public final Linear qProj;
+    public final Linear kProj;
+    public final Linear vProj;
+    public final Linear oProj;
+    public final Parameter postAttentionLayernorm;
+    public final Linear gateProj;
+    public final Linear upProj;
+    public final Linear downProj;
+    private ResidualAdapter mlpAdapter;
+
+    Layer(int index, Map<String, Parameter> p, ModelConfig c) {
+      this.index = index;
+      String pre = "model.layers." + index + ".";
+      inputLayernorm = p.get(pre + "input_layernorm.weight");
+      qProj = linear(p, pre + "self_attn.q_proj", c.qkvBias);
+      kProj = linear(p, pre + "self_attn.k_proj", c.qkvBias);
+      vProj = linear(p, pre + "self_attn.v_proj", c.qkvBias);
+      oProj = linear(p, pre + "self_attn.o_proj", c.oBias);
+      postAttentionLayernorm = p.get(pre + "post_attention_layernorm.weight");
+      gateProj = linear(p, pre + "mlp.gate_proj", c.mlpBias);
+      upProj = linear(p, pre + "mlp.up_proj", c.mlpBias);
+      downProj = linear(p, pre + "mlp.down_proj", c.mlpBias);
+    }
+
+    public List<Linear> linears() {
+      return List.of(qProj, kProj, vProj, oProj, gateProj, upProj, downProj);
+    }
+
+    public ResidualAdapter mlpAdapter() {
+      return mlpAdapter;
+    }
+
+    public void setMlpAdapter(ResidualAdapter adapter) {
+      this.mlpAdapter = adapter;
+    }
+  }
+
+  /** Logits [B, T, V] and, when asked, Hugging Face's hidden_states list (L+1 entries). */
+  public record Output(NDArray logits, List<NDArray> hiddenStates) {}
+
+  /**
+   * Builds the model around parameters already created in {@code manager} (see {@link ModelLoader}).
+   * {@code params} maps every checkpoint name the config implies to its parameter.
+   */
+  CausalLM(ModelConfig config, NDManager manager, Map<String, Parameter> params) {
+    this.config = config;
+    this.manager = manager;
+    this.params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
+    embedTokens = params.get("model.embed_tokens.weight");
+    List<Layer> ls = new ArrayList<>();
+    for (int i = 0; i < config.numLayers; i++) {
+      ls.add(new Layer(i, params, config));
+    }
+    layers = List.copyOf(ls);
+    norm = params.get("model.norm.weight");
+    lmHead = new Linear("lm_head", config.tieWordEmbeddings ? embedTokens : params.get("lm_head.weight"), null);
+    rope = new Rope(manager, config.headDim, config.ropeTheta);
+  }
+
+  private static Linear linear(Map<String, Parameter> p, String name, boolean bias) {
+    return new Linear(name, p.get(name + ".weight"), bias ? p.get(name + ".bias") : null);
+  }
+
+  /** The base model's parameters by checkpoint name, in checkpoint order (tied lm_head not repeated). */
+  public Map<String, Parameter> parameters() {
+    return params;
+  }
+
+  /** Every parameter, base and adapters, by name. */
+  public Map<String, Parameter> allParameters() {
+    Map<String, Parameter> all = new LinkedHashMap<>(params);
+    for (Layer l : layers) {
+      for (Linear lin : l.linears()) {
+        if (lin.adapter() != null) {
+          lin.adapter().parameters().forEach(p -> all.put(p.name(), p));
+        }
+      }
+      if (l.mlpAdapter != null) {
+        l.mlpAdapter.parameters().forEach(p -> all.put(p.name(), p));
+      }
+    }
+    return all;
+  }
+
+  /** Every linear layer by module name (the names PEFT's target_modules match against). */
+  public Map<String, Linear> linears() {
+    Map<String, Linear> m = new LinkedHashMap<>();
+    for (Layer l : layers) {
+      for (Linear lin : l.linears()) {
+        m.put(lin.name, lin);
+      }
+    }
+    return m;
+  }
+
+  /** Switches every adapter (LoRA, bottleneck) on or off; off gives the base model's function. */
+  public void setAdaptersEnabled(boolean enabled) {
+    for (Layer l : layers) {
+      for (Linear lin : l.linears()) {
+        if (lin.adapter() != null) {
+          lin.adapter().setEnabled(enabled);
+        }
+      }
+      if (l.mlpAdapter != null) {
+        l.mlpAdapter.setEnabled(enabled);
+      }
+    }
+  }
+
+  public NDManager manager() {
+    return manager;
+  }
+
+  /** Logits of a plain causal pass over int64 ids [B, T], positions 0..T-1. */
+  public NDArray logits(NDArray inputIds) {
+    return forward(inputIds, null, null, null, false).logits();
+  }
+
+  /**
+   * The forward pass.
+   *
+   * @param inputIds int64 [B, T]
+   * @param positions int64 [B, T] rotary positions, or null for cacheLength..cacheLength+T-1
+   * @param mask additive float mask broadcastable to [B, 1, T, S] (0 = attend, -inf = not), or null
+   *     for plain causal attention over the cache and the new tokens
+   * @param cache keys/values of earlier positions, appended to; null for none
+   * @param withHidden whether to keep every layer's hidden state
+   */
+  public Output forward(NDArray inputIds, NDArray positions, NDArray mask, KVCache cache, boolean withHidden) {
+    Shape shape = inputIds.getShape();
+    long b = shape.get(0);
+    long t = shape.get(1);
+    int past = cache == null ? 0 : cache.length();
+    NDManager m = inputIds.getManager();
+    if (positions == null) {
+      positions = m.arange(past, past + (int) t, 1, DataType.INT64).reshape(1, t);
+    }
+    if (mask == null && t > 1) {
+      mask = Masks.causal(m, (int) t, past);
+    }
+    int maxPos = (int) positions.max().toType(DataType.INT64, false).getLong();
+    NDArray[] cs = rope.lookup(positions, maxPos);
+    NDArray cos = cs[0];
+    NDArray sin = cs[1];
+    float scale = (float) (1.0 / Math.sqrt(config.headDim));
+
+    List<NDArray> hidden = withHidden ? new ArrayList<>() : null;
+    NDArray x = Ops.embedding(inputIds.toType(DataType.INT64, false), embedTokens.data());
+    for (Layer layer : layers) {
+      if (withHidden) {
+        hidden.add(x);
+      }
+      // Self-attention block.
+      NDArray h = Ops.rmsNorm(x, layer.inputLayernorm.data(), config.rmsNormEps);
+      NDArray q = heads(layer.qProj.forward(h), b, t, config.numHeads);
+      NDArray k = heads(layer.kProj.forward(h), b, t, config.numKvHeads);
+      NDArray v = heads(layer.vProj.forward(h), b, t, config.numKvHeads);
+      q = Ops.rope(q, cos, sin);
+      k = Ops.rope(k, cos, sin);
+      if (cache != null) {
+        NDArray[] kv = cache.append(layer.index, k, v);
+        k = kv[0];
+        v = kv[1];
+      }
+      k = Ops.repeatKv(k, config.kvGroups());
+      v = Ops.repeatKv(v, config.kvGroups());
+      NDArray attn = Ops.attention(q, k, v, mask, scale)
+          .transpose(0, 2, 1, 3)
+          .reshape(b, t, (long) config.numHeads * config.headDim);
+      x = x.add(layer.oProj.forward(attn));
+      // MLP block (SwiGLU), then the optional bottleneck adapter on its output.
+      h = Ops.rmsNorm(x, layer.postAttentionLayernorm.data(), config.rmsNormEps);
+      NDArray mlp = layer.downProj.forward(Ops.silu(layer.gateProj.forward(h)).mul(layer.upProj.forward(h)));
+      if (layer.mlpAdapter != null && layer.mlpAdapter.enabled()) {
+        mlp = layer.mlpAdapter.forward(mlp);
+      }
+      x = x.add(mlp);
+    }
+    if (cache != null) {
+      cache.advance((int) t);
+    }
+    x = Ops.rmsNorm(x, norm.data(), config.rmsNormEps);
+    if (withHidden) {
+      // transformers' hidden_states: the input of every layer, then the final normed output.
+      hidden.add(x);
+    }
+    return new Output(lmHead.forward(x), hidden);
+  }
+
+  /** [B, T, heads*D] -> [B, heads, T, D]. */
+  private NDArray heads(NDArray x, long b, long t, int n) {
+    return x.reshape(b, t, n, config.headDim).transpose(0, 2, 1, 3);
+  }
+
+  /**
+   * Per-token next-token cross-entropy [B, T-1]: loss[:, i] = CE(logits[:, i], ids[:, i+1]), as
+   * transformers computes its loss with labels = input_ids.
+   */
+  public static NDArray nextTokenLoss(NDArray logits, NDArray inputIds) {
+    long t = logits.getShape().get(1);
+    NDArray pred = logits.get(":, :{}, :", t - 1);
+    NDArray target = inputIds.get(":, 1:");
+    return Ops.crossEntropy(pred, target);
+  }
+
+  /** Total number of base parameters (tied weights counted once). */
+  public long numParameters() {
+    return params.values().stream().mapToLong(Parameter::numel).sum();
+  }
+
+  @Override
+  public void close() {
+    manager.close();
+  }
+}

@@ -1,0 +1,57 @@
+package dev.retain.model;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * A named weight of the model, under its Hugging Face checkpoint name. Whether it trains is a flag
+ * here, so freezing and unfreezing (stages, LoRA) is one mechanism: a frozen parameter gets no
+ * gradient and no optimizer state.
+ */
+public final class Parameter {
+  private final String name;
+  private NDArray data;
+  private boolean trainable;
+
+  public Parameter(String name, NDArray data) {
+    this.name = name;
+    this.data = data;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public NDArray data() {
+    return data;
+  }
+
+  /** Replaces the tensor (same shape), closing the old one. */
+  public void set(NDArray value) {
+    if (!value.getShape().equals(data.getShape())) {
+      throw new IllegalArgumentException(name + ": shape " + value.getShape() + " does not match " + data.getShape());
+    }
+    boolean t = trainable;
+    NDArray old = data;
+    data = value;
+    if (old != value) {
+      old.close();
+    }
+    trainable = false;
+    setTrainable(t);
+  }
+
+  public boolean trainable() {
+    return trainable;
+  }
+
+  public void setTrainable(boolean trainable) {
+    if (this.trainable != trainable) {
+      data.setRequiresGradient(trainable);
+      this.trainable = trainable;
+    }
+  }
+
+  public long numel() {
+    return data.getShape().size();
+  }
+}

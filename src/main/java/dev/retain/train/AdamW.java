@@ -1,0 +1,115 @@
+package dev.retain.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import dev.retain.model.Parameter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * AdamW (Loshchilov and Hutter): Adam with bias correction and weight decay decoupled from the
+ * gradient, applied as w <- w - lr * wd * w before the Adam step, exactly as torch.optim.AdamW:
+ *
+ * <pre>
+ *   m = b1 m + (1 - b1) g        v = b2 v + (1 - b2) g^2
+ *   w = w (1 - lr wd) - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+ * </pre>
+ *
+ * State exists only for parameters that are stepped: a frozen parameter costs nothing, and a
+ * parameter unfrozen later starts with fresh moments (t = 0). Runs outside the autograd graph, so
+ * scalar operations are safe here.
+ */
+public final class AdamW {
+  /** Per-parameter settings: learning-rate multiplier (parameter groups) and weight decay. */
+  public record Group(double lrScale, double weightDecay) {}
+
+  /** Moments and step count of one parameter. */
+  public static final class State {
+    final NDArray m;
+    final NDArray v;
+    long t;
+
+    State(NDArray m, NDArray v, long t) {
+      this.m = m;
+      this.v = v;
+      this.t = t;
+    }
+
+    public NDArray m() {
+      return m;
+    }
+
+    public NDArray v() {
+      return v;
+    }
+
+    public long t() {
+      return t;
+    }
+  }
+
+  public final double beta1;
+  public final double beta2;
+  public final double eps;
+  private final Map<String, State> state = new LinkedHashMap<>();
+
+  public AdamW(double beta1, double beta2, double eps) {
+    this.beta1 = beta1;
+    this.beta2 = beta2;
+    this.eps = eps;
+  }
+
+  /** One update of {@code p} with gradient {@code g} at learning rate {@code lr}. */
+  public void step(Parameter p, NDArray g, double lr, Group group) {
+    State s = state.computeIfAbsent(p.name(), k -> fresh(p));
+    s.t++;
+    double rate = lr * group.lrScale();
+    NDArray w = p.data();
+    s.m.muli(beta1).addi(g.mul(1 - beta1));
+    s.v.muli(beta2).addi(g.square().muli(1 - beta2));
+    double bc1 = 1 - Math.pow(beta1, s.t);
+    double bc2 = 1 - Math.pow(beta2, s.t);
+    if (group.weightDecay() != 0) {
+      w.muli(1 - rate * group.weightDecay());
+    }
+    // w -= rate / bc1 * m / (sqrt(v / bc2) + eps)
+    NDArray denom = s.v.div(bc2).sqrt().addi(eps);
+    w.subi(s.m.div(denom).muli(rate / bc1));
+  }
+
+  private static State fresh(Parameter p) {
+    NDArray m = p.data().zerosLike();
+    NDArray v = p.data().zerosLike();
+    m.setRequiresGradient(false);
+    NDScope.unregister(m, v);
+    return new State(m, v, 0);
+  }
+
+  /** Drops the moments of parameters no longer trained (they restart fresh if unfrozen again). */
+  public void forget(String name) {
+    State s = state.remove(name);
+    if (s != null) {
+      s.m.close();
+      s.v.close();
+    }
+  }
+
+  public Map<String, State> state() {
+    return state;
+  }
+
+  /** Restores one parameter's moments (from a checkpoint). */
+  public void restore(Parameter p, float[] m, float[] v, long t) {
+    forget(p.name());
+    State s = fresh(p);
+    s.m.set(m);
+    s.v.set(v);
+    s.t = t;
+    state.put(p.name(), s);
+  }
+
+  /** Bytes of optimizer state (two float32 moments per stepped element). */
+  public long stateBytes() {
+    return state.values().stream().mapToLong(s -> s.m.getShape().size() * 8).sum();
+  }
+}

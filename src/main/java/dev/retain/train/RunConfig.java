@@ -1,0 +1,197 @@
+package dev.retain.train;
+
+import dev.retain.config.ConfigErrors;
+import dev.retain.config.Doc;
+import dev.retain.config.Example;
+import dev.retain.config.MustExist;
+import dev.retain.config.Range;
+import dev.retain.config.Validatable;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One run's configuration, read from run.yaml (keys in snake_case; docs/config.md lists every key
+ * with its default, generated from this class). Plain values, nanoGPT-style: what you read here is
+ * what the trainer does.
+ */
+public class RunConfig implements Validatable {
+  @Doc("base model folder in Hugging Face layout (config.json, *.safetensors, tokenizer.json); for `retain pretrain` leave it out and fill `architecture`")
+  @MustExist
+  public Path model;
+
+  @Doc("tokenizer.json to use; default: the one in `model` (pretrain: required)")
+  @MustExist
+  public Path tokenizer;
+
+  @Doc("output folder: final model or adapter, checkpoints/, metrics.jsonl, run.yaml as resolved")
+  @Example("runs/cardio-naive")
+  public Path output = Path.of("runs/run");
+
+  @Doc("seed for data order, initialisation and dropout")
+  public long seed = 1234;
+
+  @Doc("architecture of a new model for `retain pretrain` (ignored by `retain train`)")
+  public Architecture architecture;
+
+  @Doc("training data")
+  public Data data = new Data();
+
+  @Doc("the optimisation")
+  public Training training = new Training();
+
+  /** A new model's shape (Llama family), for pretraining from scratch. */
+  public static class Architecture {
+    @Doc("llama, mistral or qwen2") public String modelType = "llama";
+    @Doc("vocabulary size; default: the tokenizer's") @Range(min = 1) public Integer vocabSize;
+    @Range(min = 1) public int hiddenSize = 256;
+    @Range(min = 1) public int intermediateSize = 688;
+    @Range(min = 1) public int numHiddenLayers = 6;
+    @Range(min = 1) public int numAttentionHeads = 8;
+    @Doc("default: num_attention_heads (no grouped-query attention)") @Range(min = 1) public Integer numKeyValueHeads;
+    @Range(min = 1) public int maxPositionEmbeddings = 512;
+    @Range(min = 0, minExclusive = true) public double ropeTheta = 10000.0;
+    @Range(min = 0, minExclusive = true) public double rmsNormEps = 1e-5;
+    public boolean tieWordEmbeddings = false;
+    @Doc("standard deviation of the normal initialisation of linear and embedding weights") @Range(min = 0, minExclusive = true)
+    public double initializerRange = 0.02;
+    @Doc("id of the beginning-of-sequence token in the tokenizer") @Range(min = 0) public int bosTokenId = 1;
+    @Doc("id of the end-of-sequence token in the tokenizer") @Range(min = 0) public int eosTokenId = 2;
+  }
+
+  /** Sources and how they are mixed. */
+  public static class Data implements Validatable {
+    @Doc("tokens per packed row") @Range(min = 2) public int seqLen = 128;
+    @Doc("named sources; each has a role: domain (what the run learns) or general (what it must keep)")
+    public Map<String, Source> sources = new LinkedHashMap<>();
+    @Doc("share of general examples per epoch (replay)") public Replay replay = new Replay();
+    @Doc("skip malformed JSONL lines (counted and reported) instead of stopping") public boolean skipBadLines = false;
+    @Doc("folder for tokenised-data caches; default: <output>/../.retain-cache") public Path cacheDir;
+
+    @Override
+    public void validate(ConfigErrors errors) {
+      if (sources.isEmpty()) {
+        errors.add("data.sources", "at least one source is needed, e.g. data.sources.domain.train: data/domain/train.jsonl");
+      }
+      boolean domain = sources.values().stream().anyMatch(s -> s.role == Role.DOMAIN);
+      if (!sources.isEmpty() && !domain) {
+        errors.add("data.sources", "no source has role: domain; mark the data the run should learn with role: domain");
+      }
+    }
+  }
+
+  public enum Role { DOMAIN, GENERAL }
+
+  /** One named JSONL source. */
+  public static class Source {
+    @Doc("JSONL training file: {\"text\"}, {\"prompt\",\"completion\"} or {\"messages\"} per line") @MustExist
+    public Path train;
+    @Doc("JSONL validation file (held-out loss is reported per source)") @MustExist public Path validation;
+    @Doc("domain or general") public Role role = Role.DOMAIN;
+    @Doc("relative sampling weight among the general sources") @Range(min = 0, minExclusive = true) public double weight = 1.0;
+  }
+
+  public enum ReplayKind { NONE, CONSTANT, LINEAR, LIST }
+
+  /** Replay-ratio schedule r(epoch) of general examples. */
+  public static class Replay implements Validatable {
+    @Doc("none (domain only), constant, linear (start -> end across epochs) or list") public ReplayKind schedule = ReplayKind.NONE;
+    @Doc("the constant ratio") @Range(min = 0, max = 1, maxExclusive = true) public double ratio = 0.15;
+    @Doc("linear: ratio of the first epoch") @Range(min = 0, max = 1, maxExclusive = true) public double start = 0.15;
+    @Doc("linear: ratio of the last epoch") @Range(min = 0, max = 1, maxExclusive = true) public double end = 0.30;
+    @Doc("list: one ratio per epoch (the last repeats)") @Range(min = 0, max = 1, maxExclusive = true) public List<Double> ratios = new ArrayList<>();
+    @Doc("draw general examples with replacement") public boolean replacement = true;
+
+    @Override
+    public void validate(ConfigErrors errors) {
+      if (schedule == ReplayKind.LIST && ratios.isEmpty()) {
+        errors.add("data.replay.ratios", "schedule: list needs ratios, e.g. [0.15, 0.2, 0.3]");
+      }
+    }
+  }
+
+  public enum ScheduleKind { CONSTANT, COSINE, LINEAR }
+
+  public enum NonFinite { STOP, SKIP }
+
+  /** Optimiser, schedule, stages, logging and checkpoints. */
+  public static class Training implements Validatable {
+    @Doc("passes over the domain data (stages given in epochs override this)") @Range(min = 1) public int epochs = 1;
+    @Doc("stop after this many optimizer steps (default: run all epochs)") @Range(min = 1) public Integer maxSteps;
+    @Doc("rows per micro-batch") @Range(min = 1) public int batchSize = 8;
+    @Doc("micro-batches per optimizer step") @Range(min = 1) public int gradAccum = 1;
+    @Doc("peak learning rate (stages may set their own)") @Range(min = 0, minExclusive = true) public double lr = 3e-4;
+    @Doc("constant, cosine or linear decay after warmup, per stage") public ScheduleKind schedule = ScheduleKind.COSINE;
+    @Doc("linear warmup steps at the start of each stage") @Range(min = 0) public int warmupSteps = 0;
+    @Doc("final learning rate as a fraction of the peak") @Range(min = 0, max = 1) public double minLrRatio = 0.1;
+    @Doc("AdamW decoupled weight decay (not applied to norms and biases)") @Range(min = 0) public double weightDecay = 0.01;
+    @Range(min = 0, max = 1, maxExclusive = true) public double beta1 = 0.9;
+    @Range(min = 0, max = 1, maxExclusive = true) public double beta2 = 0.999;
+    @Range(min = 0, minExclusive = true) public double eps = 1e-8;
+    @Doc("clip the global gradient norm to this (0 = off)") @Range(min = 0) public double gradClip = 1.0;
+    @Doc("what trains when no stages are given: all, top:N+head, adapters, regex:... (joined by +)") public String trainable = "all";
+    @Doc("ordered stages, e.g. top layers + head first, then everything at a low LR")
+    public List<Stage> stages = new ArrayList<>();
+    @Doc("parameter groups: the first whose regex matches a name sets its LR scale and weight decay")
+    public List<ParamGroup> paramGroups = new ArrayList<>();
+    @Doc("on a NaN/infinite loss or gradient: stop (naming step, term and last checkpoint) or skip the batch") public NonFinite nonFinite = NonFinite.STOP;
+    @Doc("log a metrics line every N steps") @Range(min = 1) public int logEvery = 10;
+    @Doc("validation loss per source every N steps (0 = only at the end)") @Range(min = 0) public int evalEvery = 0;
+    @Doc("checkpoint every N steps (0 = only at the end)") @Range(min = 0) public int checkpointEvery = 0;
+    @Doc("checkpoints kept") @Range(min = 1) public int keepCheckpoints = 2;
+    @Doc("dtype of the saved model: f32, bf16 or f16") public String saveDtype = "f32";
+
+    @Override
+    public void validate(ConfigErrors errors) {
+      try {
+        ParamSelector.parse(trainable);
+      } catch (IllegalArgumentException e) {
+        errors.add("training.trainable", e.getMessage());
+      }
+      for (int i = 0; i < stages.size(); i++) {
+        Stage s = stages.get(i);
+        if ((s.epochs == null) == (s.steps == null)) {
+          errors.add("training.stages[" + i + "]", "give exactly one of epochs or steps");
+        }
+        try {
+          ParamSelector.parse(s.trainable);
+        } catch (IllegalArgumentException e) {
+          errors.add("training.stages[" + i + "].trainable", e.getMessage());
+        }
+      }
+      if (!List.of("f32", "bf16", "f16").contains(saveDtype)) {
+        errors.add("training.save_dtype", "must be f32, bf16 or f16, got '" + saveDtype + "'");
+      }
+      for (int i = 0; i < paramGroups.size(); i++) {
+        try {
+          java.util.regex.Pattern.compile(paramGroups.get(i).match);
+        } catch (RuntimeException e) {
+          errors.add("training.param_groups[" + i + "].match", "not a valid regex: " + e.getMessage());
+        }
+      }
+    }
+  }
+
+  /** One stage of staged unfreezing. */
+  public static class Stage {
+    @Doc("a name for logs") public String name;
+    @Doc("what trains in this stage (selector expression)") public String trainable = "all";
+    @Doc("peak learning rate of this stage") @Range(min = 0, minExclusive = true) public double lr = 3e-4;
+    @Doc("length in epochs") @Range(min = 1) public Integer epochs;
+    @Doc("length in optimizer steps") @Range(min = 1) public Integer steps;
+  }
+
+  /** LR scale and weight decay for parameters whose name matches a regex. */
+  public static class ParamGroup {
+    @Doc("Java regex found in the parameter name") public String match = ".*";
+    @Doc("multiplies the stage's learning rate") @Range(min = 0) public double lrScale = 1.0;
+    @Doc("weight decay of this group (default: training.weight_decay; norms and biases: 0)") @Range(min = 0) public Double weightDecay;
+  }
+
+  @Override
+  public void validate(ConfigErrors errors) {
+    // Cross-section rules live in the sections; nothing spans them yet.
+  }
+}

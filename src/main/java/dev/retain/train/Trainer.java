@@ -1,0 +1,539 @@
+package dev.retain.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.retain.data.Batch;
+import dev.retain.data.Batches;
+import dev.retain.data.EpochPlan;
+import dev.retain.data.Example;
+import dev.retain.data.Mixture;
+import dev.retain.data.Packer;
+import dev.retain.model.CausalLM;
+import dev.retain.model.Masks;
+import dev.retain.model.Parameter;
+import dev.retain.tensor.Backend;
+import dev.retain.tensor.Grads;
+import dev.retain.tensor.Ops;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The training loop. {@link #run} reads top to bottom: pick the stage, then for each optimizer step
+ * run the micro-batches (forward, cross-entropy plus the extra terms, backward), check for NaN,
+ * clip, step AdamW, zero the gradients; log, evaluate and checkpoint on schedule. Every tensor made
+ * during a step is closed at the step's end (one NDScope per step), so a long run stays flat.
+ */
+public final class Trainer {
+  /** What the loop needs; built by the train and pretrain commands from a {@link RunConfig}. */
+  public record Setup(CausalLM model, Mixture mixture, Packer packer, Map<String, List<Example>> validation,
+                      RunConfig.Training cfg, long seed, Path output, List<LossTerm> terms, Set<String> adapterNames,
+                      int epochs) {}
+
+  /** A run's outcome. */
+  public record Result(TrainerState state, Map<String, Double> validationLoss, double seconds, long tokens) {}
+
+  /** A stage resolved to steps. */
+  record StageSpan(String name, ParamSelector trainable, double lr, long start, long end) {}
+
+  /** Thrown when the loss or a gradient is not finite and the run is set to stop. */
+  public static final class NonFiniteException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    NonFiniteException(String message) {
+      super(message);
+    }
+  }
+
+  private final Setup s;
+  private final CausalLM model;
+  private final RunConfig.Training cfg;
+  private final AdamW optimizer;
+  private final Checkpoints checkpoints;
+  private final List<StageSpan> stages;
+  private final long totalSteps;
+  private final int[] batchesPerEpoch;
+  private TrainerState state = new TrainerState();
+  private Map<String, Parameter> trainable = new LinkedHashMap<>();
+  private Batches epochBatches;
+  private Progress progress;
+  private MetricsLog metrics;
+  /** For tests: stop (as if killed) after this many optimizer steps. */
+  private long stopAfter = Long.MAX_VALUE;
+
+  public Trainer(Setup setup) {
+    this.s = setup;
+    this.model = setup.model();
+    this.cfg = setup.cfg();
+    this.optimizer = new AdamW(cfg.beta1, cfg.beta2, cfg.eps);
+    this.checkpoints = new Checkpoints(setup.output().resolve("checkpoints"), cfg.keepCheckpoints);
+    this.batchesPerEpoch = new int[setup.epochs()];
+    long micro = 0;
+    for (int e = 0; e < setup.epochs(); e++) {
+      batchesPerEpoch[e] = setup.packer().pack(setup.mixture().plan(e)).size();
+      micro += batchesPerEpoch[e];
+    }
+    long dataSteps = micro / cfg.gradAccum;
+    if (dataSteps < 1) {
+      throw new IllegalArgumentException("the data gives " + micro + " micro-batches over " + setup.epochs()
+          + " epoch(s), fewer than training.grad_accum = " + cfg.gradAccum + "; add data or lower grad_accum");
+    }
+    this.stages = resolveStages(dataSteps);
+    long end = stages.get(stages.size() - 1).end();
+    this.totalSteps = cfg.maxSteps == null ? end : Math.min(end, cfg.maxSteps);
+    state.seed = setup.seed();
+    applyStage(0);
+  }
+
+  /** Turns the configured stages (epochs or steps) into step ranges over the data's steps. */
+  private List<StageSpan> resolveStages(long dataSteps) {
+    List<StageSpan> out = new ArrayList<>();
+    if (cfg.stages.isEmpty()) {
+      out.add(new StageSpan("train", ParamSelector.parse(cfg.trainable), cfg.lr, 0, dataSteps));
+      return out;
+    }
+    long start = 0;
+    int epochEnd = 0;
+    for (int i = 0; i < cfg.stages.size(); i++) {
+      RunConfig.Stage st = cfg.stages.get(i);
+      long end;
+      if (st.epochs != null) {
+        epochEnd += st.epochs;
+        if (epochEnd > s.epochs()) {
+          throw new IllegalArgumentException("training.stages[" + i + "] ends after epoch " + epochEnd
+              + " but the run has " + s.epochs() + " epoch(s)");
+        }
+        long micro = 0;
+        for (int e = 0; e < epochEnd; e++) {
+          micro += batchesPerEpoch[e];
+        }
+        end = micro / cfg.gradAccum;
+      } else {
+        end = start + st.steps;
+      }
+      if (end > dataSteps) {
+        throw new IllegalArgumentException("training.stages[" + i + "] would end at step " + end + " but the data gives "
+            + dataSteps + " steps over " + s.epochs() + " epoch(s); raise training.epochs or shorten the stage");
+      }
+      if (end <= start) {
+        throw new IllegalArgumentException("training.stages[" + i + "] is empty (steps " + start + " to " + end + ")");
+      }
+      String name = st.name != null ? st.name : "stage" + (i + 1);
+      out.add(new StageSpan(name, ParamSelector.parse(st.trainable), st.lr, start, end));
+      start = end;
+    }
+    return out;
+  }
+
+  public long totalSteps() {
+    return totalSteps;
+  }
+
+  /** Test hook: return after this many optimizer steps without final checkpoint or save (a simulated kill). */
+  public void stopAfter(long steps) {
+    this.stopAfter = steps;
+  }
+
+  /** Continues from a checkpoint folder (written by this trainer for the same config). */
+  public void resumeFrom(Path checkpoint) throws IOException {
+    Checkpoints.Contents c = Checkpoints.load(checkpoint);
+    state = c.state();
+    applyStage(state.stage);
+    Map<String, Parameter> all = model.allParameters();
+    for (Map.Entry<String, float[]> e : c.weights().entrySet()) {
+      Parameter p = all.get(e.getKey());
+      if (p == null) {
+        throw new IOException(checkpoint + ": holds weights for '" + e.getKey() + "' which this model does not have; was the config changed?");
+      }
+      p.data().set(e.getValue());
+    }
+    for (Map.Entry<String, float[]> e : c.expAvg().entrySet()) {
+      Parameter p = trainable.get(e.getKey());
+      if (p == null) {
+        throw new IOException(checkpoint + ": optimizer state for '" + e.getKey() + "' which is not trainable in stage " + state.stage);
+      }
+      optimizer.restore(p, e.getValue(), c.expAvgSq().get(e.getKey()), state.adamSteps.getOrDefault(e.getKey(), 0L));
+    }
+    for (LossTerm t : s.terms()) {
+      Map<String, float[]> mine = new LinkedHashMap<>();
+      String prefix = t.name() + ".";
+      c.extra().forEach((k, v) -> {
+        if (k.startsWith(prefix)) {
+          mine.put(k.substring(prefix.length()), v);
+        }
+      });
+      t.restore(mine);
+    }
+  }
+
+  /** Runs to the end (or to {@link #stopAfter}), writing metrics and checkpoints under the output folder. */
+  public Result run() throws IOException {
+    long startNanos = System.nanoTime();
+    boolean resumed = state.step > 0;
+    metrics = new MetricsLog(s.output().resolve("metrics.jsonl"), resumed ? state.step : -1);
+    progress = new Progress("train", totalSteps);
+    describeStage(state.stage);
+    long tokensAtStart = state.tokensSeen;
+    try {
+      while (state.step < totalSteps) {
+        if (state.step >= stages.get(state.stage).end()) {
+          applyStage(state.stage + 1);
+        }
+        StageSpan stage = stages.get(state.stage);
+        double lr = stage.lr() * schedule(stage).factor((int) state.stageStep);
+        StepStats stats = trainStep(lr);
+        state.step++;
+        state.stageStep++;
+        boolean log = state.step % cfg.logEvery == 0 || state.step == totalSteps;
+        double secs = (System.nanoTime() - startNanos) / 1e9;
+        double tps = (state.tokensSeen - tokensAtStart) / Math.max(1e-9, secs);
+        progress.update(state.step, String.format("loss %.4f lr %.2e %.0f tok/s", stats.loss, lr, tps), log);
+        if (log) {
+          logStep(stats, lr, tps, stage);
+        }
+        if (cfg.evalEvery > 0 && state.step % cfg.evalEvery == 0 && state.step < totalSteps) {
+          evaluate();
+        }
+        if (state.step >= stopAfter) {
+          return new Result(state, Map.of(), secs, state.tokensSeen);
+        }
+        if (cfg.checkpointEvery > 0 && state.step % cfg.checkpointEvery == 0 && state.step < totalSteps) {
+          checkpoint();
+        }
+      }
+      Map<String, Double> val = evaluate();
+      checkpoint();
+      progress.finish();
+      return new Result(state, val, (System.nanoTime() - startNanos) / 1e9, state.tokensSeen);
+    } finally {
+      progress.finish();
+      metrics.close();
+    }
+  }
+
+  private LrSchedule schedule(StageSpan stage) {
+    LrSchedule.Kind kind = LrSchedule.Kind.valueOf(cfg.schedule.name());
+    int len = (int) (stage.end() - stage.start());
+    return new LrSchedule(kind, Math.min(cfg.warmupSteps, Math.max(0, len - 1)), len, cfg.minLrRatio);
+  }
+
+  /** Freezes everything, then unfreezes what stage {@code i} names; newly trainable parameters get fresh moments. */
+  private void applyStage(int i) {
+    StageSpan stage = stages.get(i);
+    Map<String, Parameter> all = model.allParameters();
+    Set<String> selected = stage.trainable().select(all.keySet(), s.adapterNames(), model.config.numLayers,
+        model.config.tieWordEmbeddings);
+    if (selected.isEmpty()) {
+      throw new IllegalArgumentException("stage '" + stage.name() + "': trainable '" + stage.trainable()
+          + "' selects no parameter of this model");
+    }
+    Map<String, Parameter> next = new LinkedHashMap<>();
+    for (Map.Entry<String, Parameter> e : all.entrySet()) {
+      boolean on = selected.contains(e.getKey());
+      e.getValue().setTrainable(on);
+      if (on) {
+        next.put(e.getKey(), e.getValue());
+      }
+    }
+    for (String name : new ArrayList<>(optimizer.state().keySet())) {
+      if (!next.containsKey(name) || !trainable.containsKey(name)) {
+        optimizer.forget(name);
+      }
+    }
+    boolean changed = !next.keySet().equals(trainable.keySet());
+    trainable = next;
+    if (state.stage != i) {
+      state.stage = i;
+      state.stageStep = 0;
+    }
+    for (LossTerm t : s.terms()) {
+      t.onTrainableChanged(trainable.keySet());
+    }
+    if (changed && progress != null) {
+      describeStage(i);
+    }
+  }
+
+  private void describeStage(int i) {
+    StageSpan stage = stages.get(i);
+    long n = trainable.values().stream().mapToLong(Parameter::numel).sum();
+    progress.println(String.format("stage %d/%d '%s': %s trainable (%,d parameters), lr %.2e, steps %d-%d", i + 1,
+        stages.size(), stage.name(), stage.trainable(), n, stage.lr(), stage.start(), stage.end()));
+  }
+
+  /** Losses of one optimizer step. */
+  static final class StepStats {
+    double loss;
+    double ce;
+    double gradNorm;
+    final Map<String, Double> terms = new LinkedHashMap<>();
+    final Map<String, Integer> rowsBySource = new LinkedHashMap<>();
+  }
+
+  private StepStats trainStep(double lr) {
+    StepStats stats = new StepStats();
+    Backend.seed((int) (state.seed * 1_000_003L + state.step));
+    try (NDScope scope = new NDScope()) {
+      scope.suppressNotUsedWarning();
+      boolean skip = false;
+      for (int micro = 0; micro < cfg.gradAccum; micro++) {
+        Batch batch = nextBatch();
+        if (skip) {
+          continue; // keep the data position as if the step had run
+        }
+        try {
+          microStep(batch, lr, stats);
+        } catch (SkipBatch e) {
+          progress.println("skipping step " + (state.step + 1) + ": " + e.getMessage());
+          state.skippedBatches++;
+          skip = true;
+        }
+      }
+      stats.gradNorm = skip ? Double.NaN : clipAndCheck();
+      if (Double.isNaN(stats.gradNorm)) {
+        zeroGrads();
+        stats.loss = Double.NaN;
+        return stats;
+      }
+      for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
+        NDArray g = Grads.of(e.getValue().data());
+        if (g != null) {
+          optimizer.step(e.getValue(), g, lr, group(e.getKey(), e.getValue()));
+        }
+      }
+      zeroGrads();
+    }
+    for (LossTerm t : s.terms()) {
+      try (NDScope scope = new NDScope()) {
+        scope.suppressNotUsedWarning();
+        t.afterOptimizerStep(new StepContext(state.step, model, null, null, null, null, null, null, trainable, lr));
+      }
+    }
+    return stats;
+  }
+
+  private void microStep(Batch batch, double lr, StepStats stats) {
+    NDManager m = model.manager();
+    int rows = batch.rows();
+    int t = batch.seqLen();
+    Shape shape = new Shape(rows, t);
+    NDArray ids = m.create(batch.inputIds(), shape);
+    NDArray positions = m.create(batch.positions(), shape);
+    NDArray mask = Masks.packed(m, batch.segments());
+    long[] safeTargets = new long[batch.targets().length];
+    float[] weights = new float[safeTargets.length];
+    // 1/(targets * accumulation) folded into the weights: the loss is a plain weighted sum.
+    float w = 1f / (Math.max(1, batch.targetTokens()) * cfg.gradAccum);
+    for (int i = 0; i < safeTargets.length; i++) {
+      long tg = batch.targets()[i];
+      safeTargets[i] = tg == Packer.IGNORE ? 0 : tg;
+      weights[i] = tg == Packer.IGNORE ? 0f : w;
+    }
+    NDArray targets = m.create(safeTargets, shape);
+    NDArray targetWeights = m.create(weights, shape);
+    try (GradientCollector gc = Backend.engine().newGradientCollector()) {
+      NDArray logits = model.forward(ids, positions, mask, null, false).logits();
+      NDArray ce = Ops.crossEntropy(logits, targets).mul(targetWeights).sum();
+      NDArray loss = ce;
+      StepContext ctx = new StepContext(state.step, model, batch, ids, positions, mask, logits, targetWeights, trainable, lr);
+      Map<String, Float> termValues = new LinkedHashMap<>();
+      for (LossTerm term : s.terms()) {
+        NDArray v = term.loss(ctx);
+        if (v != null) {
+          NDArray scaled = cfg.gradAccum == 1 ? v : v.mul(dev.retain.tensor.Consts.of(1f / cfg.gradAccum));
+          termValues.put(term.name(), scaled.getFloat());
+          loss = loss.add(scaled);
+        }
+      }
+      float ceValue = ce.getFloat();
+      checkFinite("CE", ceValue, batch);
+      for (Map.Entry<String, Float> e : termValues.entrySet()) {
+        checkFinite(e.getKey(), e.getValue(), batch);
+      }
+      gc.backward(loss);
+      stats.ce += ceValue;
+      stats.loss += loss.getFloat();
+      termValues.forEach((k, v) -> stats.terms.merge(k, (double) v, Double::sum));
+      for (LossTerm term : s.terms()) {
+        term.afterBackward(ctx);
+      }
+    }
+    for (String src : batch.rowSources()) {
+      stats.rowsBySource.merge(src, 1, Integer::sum);
+    }
+    state.tokensSeen += batch.targetTokens();
+  }
+
+  private void checkFinite(String term, float value, Batch batch) {
+    if (!Float.isFinite(value)) {
+      String where = "step " + (state.step + 1) + " (epoch " + batch.epoch() + ", batch " + batch.index() + ")";
+      if (cfg.nonFinite == RunConfig.NonFinite.SKIP) {
+        throw new SkipBatch(term + " is " + value + " at " + where);
+      }
+      String last;
+      try {
+        last = checkpoints.latest().map(Path::toString).orElse("none yet");
+      } catch (IOException e) {
+        last = "unknown (" + e.getMessage() + ")";
+      }
+      throw new NonFiniteException("the " + term + " loss is " + value + " at " + where + "; last good checkpoint: " + last
+          + ". Lower the learning rate, check the data, or set training.non_finite: skip");
+    }
+  }
+
+  /** Internal signal to skip a batch with a non-finite value. */
+  private static final class SkipBatch extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    SkipBatch(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /** Global gradient norm, clipped in place; NaN when non-finite and skipping (the step is dropped). */
+  private double clipAndCheck() {
+    double sq = 0;
+    List<NDArray> grads = new ArrayList<>();
+    for (Parameter p : trainable.values()) {
+      NDArray g = Grads.of(p.data());
+      if (g != null) {
+        grads.add(g);
+        sq += g.square().sum().getFloat();
+      }
+    }
+    double norm = Math.sqrt(sq);
+    if (!Double.isFinite(norm)) {
+      if (cfg.nonFinite == RunConfig.NonFinite.SKIP) {
+        state.skippedBatches++;
+        return Double.NaN;
+      }
+      throw new NonFiniteException("the gradient norm is " + norm + " at step " + (state.step + 1)
+          + "; lower the learning rate or set training.non_finite: skip");
+    }
+    if (cfg.gradClip > 0 && norm > cfg.gradClip) {
+      double scale = cfg.gradClip / (norm + 1e-6);
+      for (NDArray g : grads) {
+        g.muli(scale);
+      }
+    }
+    return norm;
+  }
+
+  private void zeroGrads() {
+    for (Parameter p : trainable.values()) {
+      Grads.zero(p.data());
+    }
+  }
+
+  private final Map<String, AdamW.Group> groups = new LinkedHashMap<>();
+
+  /** Weight decay and LR scale of a parameter: the first matching param_groups entry; no decay on norms and biases. */
+  private AdamW.Group group(String name, Parameter p) {
+    return groups.computeIfAbsent(name, n -> {
+      boolean noDecay = p.data().getShape().dimension() == 1 || n.endsWith(".bias");
+      for (RunConfig.ParamGroup g : cfg.paramGroups) {
+        if (Pattern.compile(g.match).matcher(n).find()) {
+          double wd = g.weightDecay != null ? g.weightDecay : (noDecay ? 0 : cfg.weightDecay);
+          return new AdamW.Group(g.lrScale, wd);
+        }
+      }
+      return new AdamW.Group(1.0, noDecay ? 0 : cfg.weightDecay);
+    });
+  }
+
+  /** The next micro-batch, moving to the next epoch when one ends. */
+  private Batch nextBatch() {
+    while (true) {
+      if (epochBatches == null || epochBatches.epoch() != state.epoch) {
+        EpochPlan plan = s.mixture().plan(state.epoch);
+        epochBatches = s.packer().pack(plan);
+        if (state.batchInEpoch == 0 && progress != null) {
+          progress.println("epoch " + (state.epoch + 1) + "/" + s.epochs() + ": " + plan.summary());
+          ObjectNode rec = metrics.newRecord("epoch", state.step);
+          rec.put("epoch", state.epoch);
+          rec.put("scheduled_general_share", plan.scheduledRatio());
+          rec.put("general_share", plan.realisedGeneralShare());
+          rec.put("batches", epochBatches.size());
+          metrics.write(rec);
+        }
+      }
+      if (state.batchInEpoch < epochBatches.size()) {
+        return epochBatches.get(state.batchInEpoch++);
+      }
+      state.epoch++;
+      state.batchInEpoch = 0;
+      if (state.epoch >= s.epochs()) {
+        throw new IllegalStateException("ran out of data at step " + state.step + " (bug: step count and data disagree)");
+      }
+    }
+  }
+
+  private void logStep(StepStats st, double lr, double tps, StageSpan stage) {
+    ObjectNode rec = metrics.newRecord("train", state.step);
+    rec.put("epoch", state.epoch);
+    rec.put("stage", stage.name());
+    rec.put("lr", lr);
+    rec.put("loss", st.loss);
+    rec.put("ce", st.ce);
+    ObjectNode terms = rec.putObject("terms");
+    st.terms.forEach(terms::put);
+    rec.put("grad_norm", st.gradNorm);
+    rec.put("tokens", state.tokensSeen);
+    rec.put("tokens_per_s", tps);
+    ObjectNode rows = rec.putObject("rows_by_source");
+    st.rowsBySource.forEach(rows::put);
+    if (state.skippedBatches > 0) {
+      rec.put("skipped_batches", state.skippedBatches);
+    }
+    metrics.write(rec);
+  }
+
+  /** Mean validation cross-entropy per source (nats per target token). */
+  public Map<String, Double> evaluate() {
+    Map<String, Double> out = new LinkedHashMap<>();
+    for (Map.Entry<String, List<Example>> e : s.validation().entrySet()) {
+      out.put(e.getKey(), dev.retain.eval.HeldOutLoss.meanLoss(model, s.packer().pack(e.getKey(), e.getValue())));
+    }
+    if (!out.isEmpty()) {
+      ObjectNode rec = metrics.newRecord("eval", state.step);
+      ObjectNode v = rec.putObject("val_loss");
+      out.forEach(v::put);
+      metrics.write(rec);
+      StringBuilder sb = new StringBuilder("eval step " + state.step + ":");
+      out.forEach((k, val) -> sb.append(String.format(" %s %.4f", k, val)));
+      progress.println(sb.toString());
+    }
+    return out;
+  }
+
+  private void checkpoint() throws IOException {
+    Map<String, float[]> extra = new LinkedHashMap<>();
+    for (LossTerm t : s.terms()) {
+      t.state().forEach((k, v) -> extra.put(t.name() + "." + k, v));
+    }
+    checkpoints.save(state, trainable, optimizer, extra);
+  }
+
+  public Checkpoints checkpoints() {
+    return checkpoints;
+  }
+
+  /** Names of the parameters trained in the current stage. */
+  public Set<String> trainableNames() {
+    return new LinkedHashSet<>(trainable.keySet());
+  }
+
+  public AdamW optimizer() {
+    return optimizer;
+  }
+}

@@ -1,0 +1,124 @@
+package dev.retain.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.retain.model.CausalLM;
+import dev.retain.model.Parameter;
+import dev.retain.testutil.Tiny;
+import dev.retain.util.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainerTest {
+  @TempDir Path tmp;
+
+  static RunConfig.Training cfg() {
+    RunConfig.Training c = new RunConfig.Training();
+    c.lr = 3e-3;
+    c.warmupSteps = 2;
+    c.logEvery = 1;
+    c.checkpointEvery = 3;
+    c.keepCheckpoints = 3;
+    return c;
+  }
+
+  static List<Double> losses(Path metrics) throws Exception {
+    List<Double> out = new ArrayList<>();
+    for (String line : Files.readAllLines(metrics)) {
+      JsonNode n = Json.MAPPER.readTree(line);
+      if (n.path("kind").asText().equals("train")) {
+        out.add(n.path("loss").asDouble());
+      }
+    }
+    return out;
+  }
+
+  static Map<String, float[]> weights(CausalLM m) {
+    Map<String, float[]> w = new LinkedHashMap<>();
+    m.allParameters().forEach((k, v) -> w.put(k, v.data().toFloatArray()));
+    return w;
+  }
+
+  @Test
+  void lossFallsAndValidationIsReported() throws Exception {
+    try (CausalLM model = Tiny.model(1)) {
+      Trainer t = Tiny.trainer(tmp, model, cfg(), 3, List.of());
+      Trainer.Result r = t.run();
+      List<Double> l = losses(tmp.resolve("out/metrics.jsonl"));
+      assertEquals(t.totalSteps(), l.size());
+      assertTrue(l.get(l.size() - 1) < l.get(0) * 0.8, "loss did not fall: " + l);
+      assertTrue(r.validationLoss().containsKey("domain") && r.validationLoss().containsKey("general"));
+      assertTrue(Files.isDirectory(t.checkpoints().latest().orElseThrow()));
+    }
+  }
+
+  @Test
+  void resumeEqualsUninterruptedRun() throws Exception {
+    Path a = Files.createDirectories(tmp.resolve("a"));
+    Path b = Files.createDirectories(tmp.resolve("b"));
+    Map<String, float[]> full;
+    List<Double> fullLosses;
+    try (CausalLM model = Tiny.model(2)) {
+      Tiny.trainer(a, model, cfg(), 2, List.of()).run();
+      full = weights(model);
+      fullLosses = losses(a.resolve("out/metrics.jsonl"));
+    }
+    try (CausalLM model = Tiny.model(2)) {
+      Trainer t = Tiny.trainer(b, model, cfg(), 2, List.of());
+      t.stopAfter(5); // "killed" after step 5; the last checkpoint is step 3
+      t.run();
+    }
+    try (CausalLM model = Tiny.model(2)) {
+      Trainer t = Tiny.trainer(b, model, cfg(), 2, List.of());
+      Path latest = t.checkpoints().latest().orElseThrow();
+      assertEquals("step-00000003", latest.getFileName().toString());
+      t.resumeFrom(latest);
+      t.run();
+      assertEquals(fullLosses, losses(b.resolve("out/metrics.jsonl")));
+      Map<String, float[]> resumed = weights(model);
+      for (String k : full.keySet()) {
+        assertArrayEquals(full.get(k), resumed.get(k), k);
+      }
+    }
+  }
+
+  @Test
+  void frozenParametersDoNotChangeAndStagesSwitch() throws Exception {
+    RunConfig.Training c = cfg();
+    RunConfig.Stage s1 = new RunConfig.Stage();
+    s1.trainable = "top:1+head";
+    s1.steps = 3;
+    s1.lr = 3e-3;
+    RunConfig.Stage s2 = new RunConfig.Stage();
+    s2.trainable = "regex:mlp";
+    s2.steps = 3;
+    s2.lr = 1e-3;
+    c.stages = List.of(s1, s2);
+    try (CausalLM model = Tiny.model(3)) {
+      Map<String, float[]> before = weights(model);
+      Trainer t = Tiny.trainer(tmp, model, c, 2, List.of());
+      t.run();
+      assertTrue(t.trainableNames().stream().allMatch(n -> n.contains("mlp")));
+      Map<String, float[]> after = weights(model);
+      for (Map.Entry<String, Parameter> e : model.allParameters().entrySet()) {
+        String n = e.getKey();
+        boolean shouldMove = n.startsWith("model.layers.1.") || n.equals("lm_head.weight") || n.contains("mlp");
+        boolean moved = !java.util.Arrays.equals(before.get(n), after.get(n));
+        assertEquals(shouldMove, moved, n);
+      }
+      // Newly unfrozen in stage 2: fresh moments, stepped 3 times. Trainable in both stages: kept, 6 steps.
+      assertEquals(3L, t.optimizer().state().get("model.layers.0.mlp.up_proj.weight").t());
+      assertEquals(6L, t.optimizer().state().get("model.layers.1.mlp.up_proj.weight").t());
+      assertEquals(null, t.optimizer().state().get("lm_head.weight"), "frozen in stage 2: moments dropped");
+    }
+  }
+}
