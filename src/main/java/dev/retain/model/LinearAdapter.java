@@ -11,6 +11,12 @@ public interface LinearAdapter {
   /** The additive change to the linear layer's output for input x. */
   NDArray delta(NDArray x);
 
+  /**
+   * The change this adapter makes to the layer's weight, as a tensor [out, in] in the autograd graph
+   * (LoRA: scaling * B A). EWC and L2-SP penalise this effective drift with the base weight's importance.
+   */
+  NDArray deltaWeight();
+
   /** The adapter's own parameters, under their checkpoint names. */
   List<Parameter> parameters();
 
