@@ -66,6 +66,7 @@ public final class Checkpoints {
       }
       o.metadata(Map.of("format", "pt", "retain", "AdamW moments"));
       o.write(staging.resolve("optimizer.safetensors"));
+      dev.retain.util.Faults.point("checkpoint.mid-write", state.step);
 
       SafetensorsWriter x = new SafetensorsWriter();
       for (Map.Entry<String, float[]> e : extraTensors.entrySet()) {

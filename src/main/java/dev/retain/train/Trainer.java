@@ -16,6 +16,7 @@ import dev.retain.model.CausalLM;
 import dev.retain.model.Masks;
 import dev.retain.model.Parameter;
 import dev.retain.tensor.Backend;
+import dev.retain.tensor.Consts;
 import dev.retain.tensor.Grads;
 import dev.retain.tensor.Ops;
 import java.io.IOException;
@@ -299,6 +300,11 @@ public final class Trainer {
           skip = true;
         }
       }
+      try {
+        dev.retain.util.Faults.point("step.mid", state.step + 1);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
       stats.gradNorm = skip ? Double.NaN : clipAndCheck();
       if (Double.isNaN(stats.gradNorm)) {
         zeroGrads();
@@ -344,13 +350,16 @@ public final class Trainer {
     try (GradientCollector gc = Backend.engine().newGradientCollector()) {
       NDArray logits = model.forward(ids, positions, mask, null, false).logits();
       NDArray ce = Ops.crossEntropy(logits, targets).mul(targetWeights).sum();
+      if ("nan".equals(dev.retain.util.Faults.action("loss.nan", state.step + 1))) {
+        ce = ce.mul(Consts.of(Float.NaN));
+      }
       NDArray loss = ce;
       StepContext ctx = new StepContext(state.step, model, batch, ids, positions, mask, logits, targetWeights, trainable, lr);
       Map<String, Float> termValues = new LinkedHashMap<>();
       for (LossTerm term : s.terms()) {
         NDArray v = term.loss(ctx);
         if (v != null) {
-          NDArray scaled = cfg.gradAccum == 1 ? v : v.mul(dev.retain.tensor.Consts.of(1f / cfg.gradAccum));
+          NDArray scaled = cfg.gradAccum == 1 ? v : v.mul(Consts.of(1f / cfg.gradAccum));
           termValues.put(term.name(), scaled.getFloat());
           loss = loss.add(scaled);
         }
