@@ -32,6 +32,9 @@ final class RunOptions {
   @Option(names = "--seed", description = "override seed")
   Long seed;
 
+  @Option(names = "--skip-bad-lines", description = "skip malformed JSONL lines (counted) instead of stopping")
+  boolean skipBadLines;
+
   @Option(names = "--resume", description = "continue the run in the output folder from its latest checkpoint")
   boolean resume;
 
@@ -51,6 +54,9 @@ final class RunOptions {
     }
     if (lr != null) {
       overrides.add("training.lr=" + lr);
+    }
+    if (skipBadLines) {
+      overrides.add("data.skip_bad_lines=true");
     }
     if (seed != null) {
       overrides.add("seed=" + seed);

@@ -1,0 +1,162 @@
+package dev.retain.eval;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.retain.data.Encoder;
+import dev.retain.data.Example;
+import dev.retain.data.Packer;
+import dev.retain.data.RawExample;
+import dev.retain.model.CausalLM;
+import dev.retain.model.Generator;
+import dev.retain.model.Masks;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Runs probe suites on a model: exact match of greedy answers (KV-cache generation, stopped at eos
+ * or a newline, then {@link Probes#normalise}), multiple choice by the summed log-likelihood of
+ * each choice's tokens given the prompt (all choices of several items in one batched pass), and
+ * cross-entropy on text. Accuracies carry Wilson 95% intervals.
+ */
+public final class ProbeRunner {
+  /** Score of one suite. For text suites, {@code score} is the mean cross-entropy (nats/token). */
+  public record Result(String name, Probes.Kind kind, String role, int n, int correct, double score,
+                       double low, double high, double seconds) {
+    public double accuracy() {
+      return kind == Probes.Kind.TEXT ? Double.NaN : score;
+    }
+
+    public double perplexity() {
+      return kind == Probes.Kind.TEXT ? Math.exp(score) : Double.NaN;
+    }
+  }
+
+  private final CausalLM model;
+  private final Encoder encoder;
+  private final int maxNewTokens;
+  private final Set<Integer> stops = new HashSet<>();
+
+  public ProbeRunner(CausalLM model, Encoder encoder, int maxNewTokens) {
+    this.model = model;
+    this.encoder = encoder;
+    this.maxNewTokens = maxNewTokens;
+    stops.addAll(model.config.eosTokenIds);
+    for (int id : encoder.tokenizer().encode("\n")) {
+      stops.add(id);
+    }
+  }
+
+  public List<Result> run(List<Probes.Suite> suites, int limit) {
+    List<Result> out = new ArrayList<>();
+    for (Probes.Suite s : suites) {
+      out.add(run(s, limit));
+    }
+    return out;
+  }
+
+  /** Scores one suite on its first {@code limit} items (all when limit <= 0). */
+  public Result run(Probes.Suite suite, int limit) {
+    long t0 = System.nanoTime();
+    List<Probes.Item> items = limit > 0 && limit < suite.items().size() ? suite.items().subList(0, limit) : suite.items();
+    int correct = 0;
+    double score;
+    switch (suite.kind()) {
+      case EXACT -> {
+        for (Probes.Item it : items) {
+          if (Probes.normalise(answer(it.prompt())).equals(Probes.normalise(it.answer()))) {
+            correct++;
+          }
+        }
+        score = correct / (double) items.size();
+      }
+      case CHOICE -> {
+        for (int i = 0; i < items.size(); i += 16) {
+          for (int[] pick : choose(items.subList(i, Math.min(items.size(), i + 16)))) {
+            if (pick[0] == pick[1]) {
+              correct++;
+            }
+          }
+        }
+        score = correct / (double) items.size();
+      }
+      case TEXT -> {
+        List<Example> ex = new ArrayList<>();
+        for (Probes.Item it : items) {
+          ex.add(encoder.encode(new RawExample.Text(it.text())));
+        }
+        score = HeldOutLoss.meanLoss(model, new Packer(encoder.seqLen(), 8, Math.max(0, encoder.eos())).pack(suite.name(), ex));
+      }
+      default -> throw new IllegalStateException();
+    }
+    double[] ci = suite.kind() == Probes.Kind.TEXT ? new double[] {Double.NaN, Double.NaN} : Wilson.interval(correct, items.size());
+    return new Result(suite.name(), suite.kind(), suite.role(), items.size(), correct, score, ci[0], ci[1],
+        (System.nanoTime() - t0) / 1e9);
+  }
+
+  /** The model's greedy answer to a prompt (text after the prompt, up to a stop token). */
+  public String answer(String prompt) {
+    int[] ids = encoder.completionPrompt(prompt);
+    int[] out = Generator.generate(model, ids, Generator.Sampling.greedy(maxNewTokens, stops), true);
+    return encoder.tokenizer().decode(out);
+  }
+
+  /** For each item: {chosen index, right index}. One forward pass over every choice of the items. */
+  List<int[]> choose(List<Probes.Item> items) {
+    List<int[]> rows = new ArrayList<>();
+    List<int[]> spans = new ArrayList<>(); // [row, firstTarget, endExclusive] per choice
+    for (Probes.Item it : items) {
+      int[] prompt = encoder.completionPrompt(it.prompt());
+      for (String c : it.choices()) {
+        int[] choice = encoder.tokenizer().encode(c);
+        int[] row = new int[prompt.length + choice.length];
+        System.arraycopy(prompt, 0, row, 0, prompt.length);
+        System.arraycopy(choice, 0, row, prompt.length, choice.length);
+        spans.add(new int[] {rows.size(), prompt.length, row.length});
+        rows.add(row);
+      }
+    }
+    int t = rows.stream().mapToInt(r -> r.length).max().orElse(1);
+    long[] ids = new long[rows.size() * t];
+    for (int r = 0; r < rows.size(); r++) {
+      for (int i = 0; i < t; i++) {
+        ids[r * t + i] = i < rows.get(r).length ? rows.get(r)[i] : Math.max(0, encoder.eos());
+      }
+    }
+    float[] logp;
+    try (NDScope scope = new NDScope()) {
+      scope.suppressNotUsedWarning();
+      NDManager m = model.manager();
+      NDArray input = m.create(ids, new Shape(rows.size(), t));
+      // Right padding under a causal mask leaves the real tokens' logits untouched.
+      NDArray logits = model.forward(input, null, t > 1 ? Masks.causal(m, t, 0) : null, null, false).logits();
+      NDArray lp = logits.logSoftmax(-1);
+      // log p(token i | <i) for i >= 1: gather position i-1's distribution at token i.
+      NDArray next = input.get(":, 1:").expandDims(-1);
+      logp = lp.get(":, :-1, :").gather(next.toType(DataType.INT64, false), -1).squeeze(-1).toFloatArray();
+    }
+    List<int[]> out = new ArrayList<>();
+    int k = 0;
+    for (Probes.Item it : items) {
+      int best = -1;
+      double bestScore = Double.NEGATIVE_INFINITY;
+      for (int c = 0; c < it.choices().size(); c++, k++) {
+        int[] sp = spans.get(k);
+        double s = 0;
+        for (int i = sp[1]; i < sp[2]; i++) {
+          s += logp[sp[0] * (t - 1) + (i - 1)];
+        }
+        if (s > bestScore) {
+          bestScore = s;
+          best = c;
+        }
+      }
+      out.add(new int[] {best, it.correctChoice()});
+    }
+    return out;
+  }
+}
