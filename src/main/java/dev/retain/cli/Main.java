@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       TrainCommand.class,
       PretrainCommand.class,
+      EvalCommand.class,
       LogitsCommand.class,
       GenerateCommand.class,
       CommandLine.HelpCommand.class
