@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
       EvalCommand.class,
       LogitsCommand.class,
       GenerateCommand.class,
+      ImportanceCommand.class,
       ExportCommand.class,
       CommandLine.HelpCommand.class
     })

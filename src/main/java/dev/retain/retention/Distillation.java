@@ -1,0 +1,220 @@
+package dev.retain.retention;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import dev.retain.data.Batch;
+import dev.retain.data.Packer;
+import dev.retain.model.CausalLM;
+import dev.retain.tensor.Consts;
+import dev.retain.train.LossTerm;
+import dev.retain.train.StepContext;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Knowledge distillation from the original model (Hinton, Vinyals and Dean 2015, "Distilling the
+ * knowledge in a neural network"; as a guard against forgetting, Li and Hoiem 2016, "Learning without
+ * Forgetting"):
+ *
+ * <pre>
+ *   kd = weight * T^2 * mean over target positions p of KL( softmax(z_teacher(p) / T) || softmax(z_student(p) / T) )
+ *   KL(P || Q) = sum_v P_v (log P_v - log Q_v)
+ * </pre>
+ *
+ * The trainer adds this to the cross-entropy, so the step's loss is CE + weight * T^2 * KL: "mixed
+ * with CE by a weight". The mean runs over the positions whose next token is a training target (the
+ * positions where {@code targetWeights} is non-zero), within the rows chosen by {@link On}: all rows,
+ * only rows of general (replay) sources, or only domain rows. A micro-batch without a chosen target
+ * position contributes nothing (null). T^2 keeps the gradient's scale independent of T.
+ *
+ * <p>The teacher is the base model. With adapters (LoRA, bottleneck) it is the same model with every
+ * adapter switched off for the teacher pass, then switched back exactly as it was: no copy. For full
+ * fine-tuning pass a frozen copy of the starting model ({@link #Distillation(CausalLM, double, double,
+ * On, Set)}). The teacher pass runs with autograd recording off, so its logits carry no gradient
+ * (also when some base weights train next to the adapters; the teacher is then the current base
+ * weights, not the original ones).
+ */
+public final class Distillation implements LossTerm {
+  /** Which rows of a batch are distilled. */
+  public enum On {
+    /** Every row. */
+    ALL,
+    /** Rows of the general (replay) sources. */
+    GENERAL,
+    /** Rows of the other (domain) sources. */
+    DOMAIN;
+
+    /** Parses "all", "general" or "domain" (any case). */
+    public static On parse(String s) {
+      try {
+        return valueOf(s.trim().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException | NullPointerException e) {
+        throw new IllegalArgumentException("distillation 'on' must be all, general or domain, got '" + s + "'");
+      }
+    }
+  }
+
+  private final CausalLM teacher;
+  private final double weight;
+  private final double temperature;
+  private final On on;
+  private final Set<String> generalSources;
+
+  /**
+   * Teacher = the trained model with its adapters switched off.
+   *
+   * @param weight weight of the term next to CE, >= 0
+   * @param temperature T > 0
+   * @param on which rows to distil
+   * @param generalSources names of the general (replay) sources (used by GENERAL and DOMAIN)
+   */
+  public Distillation(double weight, double temperature, On on, Set<String> generalSources) {
+    this(null, weight, temperature, on, generalSources);
+  }
+
+  /**
+   * Teacher = {@code teacher}, a frozen copy of the starting model (full fine-tuning); null means the
+   * trained model with adapters off. The teacher must have the same vocabulary and live on the same
+   * device; its weights are never trained.
+   */
+  public Distillation(CausalLM teacher, double weight, double temperature, On on, Set<String> generalSources) {
+    if (!(weight >= 0) || Double.isInfinite(weight)) {
+      throw new IllegalArgumentException("distillation weight must be a finite number >= 0, got " + weight);
+    }
+    if (!(temperature > 0) || Double.isInfinite(temperature)) {
+      throw new IllegalArgumentException("distillation temperature must be a finite number > 0, got " + temperature);
+    }
+    this.teacher = teacher;
+    this.weight = weight;
+    this.temperature = temperature;
+    this.on = Objects.requireNonNull(on, "on");
+    this.generalSources = Set.copyOf(generalSources);
+    if (on != On.ALL && generalSources.isEmpty()) {
+      throw new IllegalArgumentException("distillation on " + on.name().toLowerCase(Locale.ROOT)
+          + " rows needs the names of the general sources; none were given");
+    }
+  }
+
+  @Override
+  public String name() {
+    return "kd";
+  }
+
+  /** Whether row {@code r} of {@code batch} is distilled. */
+  boolean selected(Batch batch, int r) {
+    return switch (on) {
+      case ALL -> true;
+      case GENERAL -> generalSources.contains(batch.rowSources()[r]);
+      case DOMAIN -> !generalSources.contains(batch.rowSources()[r]);
+    };
+  }
+
+  @Override
+  public NDArray loss(StepContext ctx) {
+    Batch b = Objects.requireNonNull(ctx.batch, "distillation needs the step's batch");
+    int rows = b.rows();
+    int t = b.seqLen();
+    int[] chosen = new int[rows];
+    int k = 0;
+    int count = 0;
+    for (int r = 0; r < rows; r++) {
+      if (!selected(b, r)) {
+        continue;
+      }
+      int n = 0;
+      for (int i = r * t; i < (r + 1) * t; i++) {
+        n += b.targets()[i] != Packer.IGNORE ? 1 : 0;
+      }
+      if (n > 0) {
+        chosen[k++] = r;
+        count += n;
+      }
+    }
+    if (count == 0) {
+      return null;
+    }
+    if (teacher != null && teacher.config.vocabSize != ctx.model.config.vocabSize) {
+      throw new IllegalArgumentException("distillation: the teacher's vocabulary (" + teacher.config.vocabSize
+          + ") differs from the student's (" + ctx.model.config.vocabSize + "); the teacher must be a copy of the starting model");
+    }
+    float[] w = new float[k * t];
+    for (int j = 0; j < k; j++) {
+      int r = chosen[j];
+      for (int i = 0; i < t; i++) {
+        w[j * t + i] = b.targets()[r * t + i] != Packer.IGNORE ? 1f / count : 0f;
+      }
+    }
+    NDManager m = ctx.logits.getManager();
+    NDArray ids = ctx.inputIds;
+    NDArray pos = ctx.positions;
+    NDArray mask = ctx.mask;
+    NDArray student = ctx.logits;
+    if (k < rows) {
+      long[] idx = new long[k];
+      for (int j = 0; j < k; j++) {
+        idx[j] = chosen[j];
+      }
+      NDIndex sel = new NDIndex("{}", m.create(idx));
+      ids = ids.get(sel);
+      pos = pos == null ? null : pos.get(sel);
+      mask = mask == null ? null : mask.get(sel);
+      student = student.get(sel);
+    }
+    NDArray teacherLogits = teacherLogits(ctx.model, ids, pos, mask);
+    return klLoss(student, teacherLogits, m.create(w, new Shape(k, t)), temperature).mul(Consts.of((float) weight));
+  }
+
+  /**
+   * T^2 * sum over positions of w * KL(softmax(teacher/T) || softmax(student/T)), KL over the last axis;
+   * student in the graph, teacher constant. Shapes [rows, T, V] and w [rows, T].
+   */
+  static NDArray klLoss(NDArray student, NDArray teacher, NDArray w, double temperature) {
+    NDArray invT = Consts.of((float) (1.0 / temperature));
+    NDArray logQ = student.mul(invT).logSoftmax(-1);
+    NDArray logP = teacher.stopGradient().mul(invT).logSoftmax(-1);
+    NDArray kl = logP.exp().mul(logP.sub(logQ)).sum(new int[] {-1});
+    return kl.mul(w).sum().mul(Consts.of((float) (temperature * temperature)));
+  }
+
+  /** The teacher's logits for the rows given, with autograd off (adapters off, or the frozen copy). */
+  NDArray teacherLogits(CausalLM model, NDArray ids, NDArray positions, NDArray mask) {
+    return NoGrad.get(() -> {
+      if (teacher != null) {
+        return teacher.forward(ids, positions, mask, null, false).logits().stopGradient();
+      }
+      AdapterSwitch s = AdapterSwitch.of(model);
+      if (!s.anyOn()) {
+        throw new IllegalStateException("distillation: the model has no adapter switched on, so 'adapters off' is the "
+            + "student itself and the loss would be zero; for full fine-tuning give a frozen copy of the starting model "
+            + "as the teacher");
+      }
+      s.allOff();
+      try {
+        return model.forward(ids, positions, mask, null, false).logits().stopGradient();
+      } finally {
+        s.restore();
+      }
+    });
+  }
+
+  public double weight() {
+    return weight;
+  }
+
+  public double temperature() {
+    return temperature;
+  }
+
+  public On on() {
+    return on;
+  }
+
+  @Override
+  public String describe() {
+    return String.format("distillation weight=%g T=%g on %s rows, teacher: %s", weight, temperature,
+        on.name().toLowerCase(Locale.ROOT), teacher == null ? "the base model (adapters off)" : "a frozen copy of the starting model");
+  }
+}

@@ -1,0 +1,248 @@
+package dev.retain.retention;
+
+import static dev.retain.retention.Support.assertClose;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import dev.retain.data.Batch;
+import dev.retain.data.Packer;
+import dev.retain.model.CausalLM;
+import dev.retain.model.Masks;
+import dev.retain.model.Parameter;
+import dev.retain.tensor.Backend;
+import dev.retain.tensor.Grads;
+import dev.retain.testutil.Tiny;
+import dev.retain.train.StepContext;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Distillation against a direct KL computation in plain Java on the logits. */
+class DistillationTest {
+  static final long IGN = Packer.IGNORE;
+  static final int T = 6;
+
+  /** Three packed rows: domain (one document), general (two documents), domain (padded). */
+  static Batch batch() {
+    long[] ids = {1, 40, 41, 42, 43, 44, /* */ 1, 60, 61, 1, 70, 2, /* */ 1, 80, 81, 2, 2, 2};
+    long[] targets = {IGN, IGN, 42, 43, 44, 2, /* */ 60, 61, 2, 70, 2, IGN, /* */ 80, 81, 2, IGN, IGN, IGN};
+    long[] positions = {0, 1, 2, 3, 4, 5, /* */ 0, 1, 2, 0, 1, 0, /* */ 0, 1, 2, 0, 0, 0};
+    int[][] segments = {{0, 0, 0, 0, 0, 0}, {0, 0, 0, 1, 1, -1}, {0, 0, 0, -1, -1, -1}};
+    return new Batch(0, 0, T, ids, targets, positions, segments, new String[] {"domain", "general", "domain"}, 12, 4);
+  }
+
+  /** A step context as the trainer builds it, with the student's logits in the graph. */
+  record Step(StepContext ctx, float[] studentLogits) {}
+
+  static Step step(CausalLM model, Batch b) {
+    NDManager m = model.manager();
+    Shape shape = new Shape(b.rows(), b.seqLen());
+    NDArray ids = m.create(b.inputIds(), shape);
+    NDArray pos = m.create(b.positions(), shape);
+    NDArray mask = Masks.packed(m, b.segments());
+    NDArray logits = model.forward(ids, pos, mask, null, false).logits();
+    float[] tw = new float[b.targets().length];
+    for (int i = 0; i < tw.length; i++) {
+      tw[i] = b.targets()[i] == IGN ? 0f : 1f / b.targetTokens();
+    }
+    StepContext ctx = new StepContext(0, model, b, ids, pos, mask, logits, m.create(tw, shape), Map.of(), 1e-3);
+    return new Step(ctx, logits.toFloatArray());
+  }
+
+  static float[] logits(CausalLM model, Batch b) {
+    try (NDScope scope = new NDScope()) {
+      scope.suppressNotUsedWarning();
+      return step(model, b).studentLogits();
+    }
+  }
+
+  /** weight * T^2 * mean over target positions of the chosen rows of KL(softmax(t/T) || softmax(s/T)), in double. */
+  static double kl(float[] student, float[] teacher, Batch b, int vocab, double temp, double weight, Set<Integer> rows) {
+    double sum = 0;
+    int count = 0;
+    for (int r : rows) {
+      for (int t = 0; t < T; t++) {
+        if (b.targets()[r * T + t] == IGN) {
+          continue;
+        }
+        int base = (r * T + t) * vocab;
+        double[] lq = logSoftmax(student, base, vocab, temp);
+        double[] lp = logSoftmax(teacher, base, vocab, temp);
+        double k = 0;
+        for (int v = 0; v < vocab; v++) {
+          k += Math.exp(lp[v]) * (lp[v] - lq[v]);
+        }
+        sum += k;
+        count++;
+      }
+    }
+    return weight * temp * temp * sum / count;
+  }
+
+  static double[] logSoftmax(float[] z, int base, int n, double temp) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (int i = 0; i < n; i++) {
+      max = Math.max(max, z[base + i] / temp);
+    }
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+      s += Math.exp(z[base + i] / temp - max);
+    }
+    double lse = max + Math.log(s);
+    double[] out = new double[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = z[base + i] / temp - lse;
+    }
+    return out;
+  }
+
+  /** Value and gradients of the term for the batch (then zeroed). */
+  static Support.Eval eval(Distillation kd, CausalLM model, Batch b, List<Parameter> params) {
+    try (NDScope scope = new NDScope()) {
+      scope.suppressNotUsedWarning();
+      double value;
+      try (GradientCollector gc = Backend.engine().newGradientCollector()) {
+        NDArray v = kd.loss(step(model, b).ctx());
+        if (v == null) {
+          return null;
+        }
+        value = v.getFloat();
+        gc.backward(v);
+      }
+      Map<String, float[]> g = new LinkedHashMap<>();
+      for (Parameter p : params) {
+        g.put(p.name(), Grads.of(p.data()).toFloatArray());
+        Grads.zero(p.data());
+      }
+      return new Support.Eval(value, g);
+    }
+  }
+
+  static double maxAbs(float[] a) {
+    double m = 0;
+    for (float x : a) {
+      m = Math.max(m, Math.abs(x));
+    }
+    return m;
+  }
+
+  @Test
+  void valueMatchesADirectKlAtT2AndRowSelectionWorks() {
+    Batch b = batch();
+    try (CausalLM model = Tiny.model(8)) {
+      int vocab = model.config.vocabSize;
+      TestLoRA lora = TestLoRA.attach(model.layers.get(1).vProj, 2, 2f, 0.5, 0.5, 5);
+      TestLoRA.attach(model.layers.get(0).gateProj, 2, 2f, 0.5, 0.5, 6);
+      lora.a.setTrainable(true);
+      lora.b.setTrainable(true);
+      float[] student = logits(model, b);
+      model.setAdaptersEnabled(false);
+      float[] teacher = logits(model, b);
+      model.setAdaptersEnabled(true);
+      Set<String> general = Set.of("general");
+      double all = kl(student, teacher, b, vocab, 2, 0.7, Set.of(0, 1, 2));
+      double gen = kl(student, teacher, b, vocab, 2, 0.7, Set.of(1));
+      double dom = kl(student, teacher, b, vocab, 2, 0.7, Set.of(0, 2));
+      assertTrue(all > 1e-4 && gen > 1e-4 && dom > 1e-4, all + " " + gen + " " + dom);
+
+      Support.Eval e = eval(new Distillation(0.7, 2, Distillation.On.ALL, general), model, b, List.of(lora.a, lora.b));
+      assertClose(all, e.value(), 1e-4, "KD on all rows");
+      assertTrue(maxAbs(e.grads().get(lora.b.name())) > 1e-6, "KD has a gradient");
+      assertClose(gen, eval(new Distillation(0.7, 2, Distillation.On.GENERAL, general), model, b, List.of()).value(), 1e-4,
+          "KD on general rows");
+      assertClose(dom, eval(new Distillation(0.7, 2, Distillation.On.DOMAIN, general), model, b, List.of()).value(), 1e-4,
+          "KD on domain rows");
+      // Means over 12 = 5 general + 7 domain target positions.
+      assertClose(all * 12, gen * 5 + dom * 7, 1e-6, "the parts add up");
+      assertNull(eval(new Distillation(0.7, 2, Distillation.On.GENERAL, Set.of("other")), model, b, List.of()),
+          "no chosen row: no contribution");
+      assertTrue(lora.enabled(), "adapters are back on after the teacher pass");
+    }
+  }
+
+  @Test
+  void lossAndGradientAreZeroWhenStudentEqualsTeacher() {
+    Batch b = batch();
+    try (CausalLM model = Tiny.model(9)) {
+      TestLoRA lora = TestLoRA.attach(model.layers.get(0).qProj, 2, 2f, 0.5, 0.0, 5); // B = 0: no change yet
+      lora.a.setTrainable(true);
+      lora.b.setTrainable(true);
+      Support.Eval e = eval(new Distillation(1.0, 2, Distillation.On.ALL, Set.of()), model, b, List.of(lora.a, lora.b));
+      assertEquals(0.0, e.value(), 1e-6);
+      assertTrue(maxAbs(e.grads().get(lora.a.name())) < 1e-7);
+      assertTrue(maxAbs(e.grads().get(lora.b.name())) < 1e-7);
+    }
+  }
+
+  @Test
+  void teacherPassWithAdaptersOffEqualsTheBaseModel() {
+    Batch b = batch();
+    try (CausalLM base = Tiny.model(10); CausalLM model = Tiny.model(10)) {
+      float[] want = logits(base, b);
+      TestLoRA.attach(model.layers.get(0).qProj, 2, 2f, 0.5, 0.5, 5);
+      TestLoRA off = TestLoRA.attach(model.layers.get(1).upProj, 2, 2f, 0.5, 0.5, 6);
+      off.setEnabled(false); // already off before: must stay off
+      float[] studentBefore = logits(model, b);
+      Distillation kd = new Distillation(1, 1, Distillation.On.ALL, Set.of());
+      try (NDScope scope = new NDScope()) {
+        scope.suppressNotUsedWarning();
+        StepContext ctx = step(model, b).ctx();
+        float[] got = kd.teacherLogits(model, ctx.inputIds, ctx.positions, ctx.mask).toFloatArray();
+        for (int i = 0; i < want.length; i++) {
+          assertEquals(want[i], got[i], 1e-5, "teacher logit " + i);
+        }
+      }
+      float[] studentAfter = logits(model, b);
+      org.junit.jupiter.api.Assertions.assertArrayEquals(studentBefore, studentAfter);
+      assertTrue(!off.enabled(), "an adapter that was off stays off");
+    }
+  }
+
+  @Test
+  void frozenCopyAsTeacherForFullFineTuning() {
+    Batch b = batch();
+    try (CausalLM teacher = Tiny.model(11); CausalLM model = Tiny.model(11)) {
+      Parameter norm = model.parameters().get("model.norm.weight");
+      norm.setTrainable(true);
+      Distillation kd = new Distillation(teacher, 0.5, 2, Distillation.On.ALL, Set.of());
+      Support.Eval same = eval(kd, model, b, List.of(norm));
+      assertEquals(0.0, same.value(), 1e-6);
+      assertTrue(maxAbs(same.grads().get(norm.name())) < 1e-7);
+      float[] v = norm.data().toFloatArray();
+      for (int i = 0; i < v.length; i++) {
+        v[i] *= 1 + 0.3f * ((i % 3) - 1);
+      }
+      Support.set(norm, v);
+      double want = kl(logits(model, b), logits(teacher, b), b, model.config.vocabSize, 2, 0.5, Set.of(0, 1, 2));
+      Support.Eval moved = eval(kd, model, b, List.of(norm));
+      assertTrue(want > 1e-5);
+      assertClose(want, moved.value(), 1e-4, "KD against the frozen copy");
+      assertTrue(maxAbs(moved.grads().get(norm.name())) > 1e-6);
+      for (Parameter p : teacher.parameters().values()) {
+        assertTrue(!p.trainable());
+      }
+    }
+  }
+
+  @Test
+  void withoutAdaptersOrTeacherItSaysSo() {
+    try (CausalLM model = Tiny.model(12)) {
+      Distillation kd = new Distillation(1, 2, Distillation.On.ALL, Set.of());
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> eval(kd, model, batch(), List.of()));
+      assertTrue(e.getMessage().contains("frozen copy"), e.getMessage());
+    }
+    assertThrows(IllegalArgumentException.class, () -> Distillation.On.parse("half"));
+    assertEquals(Distillation.On.GENERAL, Distillation.On.parse("General"));
+    assertThrows(IllegalArgumentException.class, () -> new Distillation(1, 0, Distillation.On.ALL, Set.of()));
+    assertThrows(IllegalArgumentException.class, () -> new Distillation(1, 2, Distillation.On.GENERAL, Set.of()));
+  }
+}
