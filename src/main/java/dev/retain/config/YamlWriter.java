@@ -36,7 +36,11 @@ final class YamlWriter {
     if (t instanceof VType.Obj o) {
       Map<String, Object> out = new LinkedHashMap<>();
       for (Prop p : Schema.of(o.type()).props) {
-        out.put(p.key, plain(p.type, p.get(v)));
+        Object value = p.get(v);
+        if (value == null && p.type instanceof VType.Obj) {
+          continue; // an absent section stays off; "section: null" would read back as the defaults
+        }
+        out.put(p.key, plain(p.type, value));
       }
       return out;
     }

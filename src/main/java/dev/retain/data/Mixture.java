@@ -137,6 +137,11 @@ public final class Mixture {
     return totalEpochs;
   }
 
+  /** Whether general examples are drawn with replacement even when the pool is large enough. */
+  public boolean replacement() {
+    return replacement;
+  }
+
   public long seed() {
     return seed;
   }

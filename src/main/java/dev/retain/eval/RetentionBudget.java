@@ -98,4 +98,22 @@ public final class RetentionBudget {
   public long bestStep() {
     return bestStep;
   }
+
+  /** The controller's state, kept in checkpoints so a resumed run decides as the uninterrupted one. */
+  public java.util.Map<String, Object> state() {
+    java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+    m.put("level", level);
+    m.put("below_in_a_row", belowInARow);
+    m.put("best_step", bestStep);
+    m.put("best_ratio", bestRatio == Double.NEGATIVE_INFINITY ? null : bestRatio);
+    return m;
+  }
+
+  public void restore(java.util.Map<?, ?> m) {
+    level = ((Number) m.get("level")).intValue();
+    belowInARow = ((Number) m.get("below_in_a_row")).intValue();
+    bestStep = ((Number) m.get("best_step")).longValue();
+    Object r = m.get("best_ratio");
+    bestRatio = r == null ? Double.NEGATIVE_INFINITY : ((Number) r).doubleValue();
+  }
 }

@@ -10,7 +10,7 @@ import java.time.Duration;
 public final class Progress {
   private final PrintStream out;
   private final boolean terminal;
-  private final long total;
+  private long total;
   private final String label;
   private final long started = System.nanoTime();
   private long startStep = -1;
@@ -25,6 +25,11 @@ public final class Progress {
     this.total = total;
     this.out = out;
     this.terminal = terminal;
+  }
+
+  /** The run's length changed (the retention budget replanned the data). */
+  public void setTotal(long total) {
+    this.total = total;
   }
 
   /** Reports step {@code step} (1-based, done) with a short status; {@code log} forces a plain line. */

@@ -16,13 +16,30 @@ import dev.retain.model.ModelLoader;
 import dev.retain.model.ModelSaver;
 import dev.retain.model.Tokenizer;
 import dev.retain.model.safetensors.DType;
+import dev.retain.eval.EvalReport;
+import dev.retain.eval.ProbeRunner;
+import dev.retain.eval.RetentionBudget;
+import dev.retain.eval.Probes;
+import dev.retain.peft.Adapter;
+import dev.retain.peft.bottleneck.Bottleneck;
+import dev.retain.peft.bottleneck.BottleneckConfig;
+import dev.retain.peft.lora.Lora;
+import dev.retain.peft.lora.LoraConfig;
+import dev.retain.peft.lora.TargetModules;
+import dev.retain.retention.Distillation;
+import dev.retain.retention.Ewc;
+import dev.retain.retention.Importance;
+import dev.retain.retention.L2SP;
+import dev.retain.retention.SynapticIntelligence;
 import dev.retain.util.AtomicFiles;
+import dev.retain.util.Json;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -93,8 +110,88 @@ public final class Recipe {
       Mixture mixture = new Mixture(domain, general, replay, epochs, cfg.seed, cfg.data.replay.replacement);
       Packer packer = new Packer(cfg.data.seqLen, cfg.training.batchSize, eos);
 
+      // Probes on the base model, before anything changes it.
+      Encoder probeEncoder = new Encoder(tok, bos, eos, Math.max(cfg.data.seqLen, 256));
+      List<Probes.Suite> suites = cfg.eval.probes == null ? List.of() : Probes.load(cfg.eval.probes);
+      List<ProbeRunner.Result> before = List.of();
+      if (!suites.isEmpty() && existing != Existing.RESUME) {
+        out.println("probes before training (" + suites.size() + " suites)...");
+        before = new ProbeRunner(model, probeEncoder, cfg.eval.maxNewTokens).run(suites, cfg.eval.limit);
+        AtomicFiles.writeString(output.resolve("eval-before.json"),
+            Json.PRETTY.writeValueAsString(new EvalReport(String.valueOf(cfg.model), before, null, null).json()) + "\n");
+      } else if (!suites.isEmpty()) {
+        before = readResults(output.resolve("eval-before.json"), suites);
+      }
+
+      // Architecture level: LoRA or bottleneck adapters; the base weights freeze.
+      String baseName = cfg.model != null ? cfg.model.toString() : null;
+      Adapter adapter = null;
+      if (cfg.lora != null) {
+        adapter = Lora.apply(model, loraConfig(cfg.lora), cfg.seed, baseName);
+      } else if (cfg.adapters != null) {
+        adapter = Bottleneck.apply(model, new BottleneckConfig(cfg.adapters.reductionFactor, 0,
+            BottleneckConfig.Activation.parse(cfg.adapters.activation), orAll(cfg.adapters.layers)), cfg.seed, baseName);
+      }
+      Set<String> adapterNames = adapter == null ? Set.of() : adapter.parameterNames();
+
+      // Training level: the retention terms.
+      Set<String> generalNames = new LinkedHashSet<>();
+      cfg.data.sources.forEach((k, v) -> {
+        if (v.role == RunConfig.Role.GENERAL) {
+          generalNames.add(k);
+        }
+      });
+      List<LossTerm> terms = new ArrayList<>();
+      List<AutoCloseable> closeAtEnd = new ArrayList<>();
+      RunConfig.Retention r = cfg.retention;
+      if (r.ewc != null) {
+        Importance fisher = fisher(cfg, model, general, output, out);
+        Ewc ewc = new Ewc(model, fisher, r.ewc.lambda);
+        terms.add(ewc);
+        closeAtEnd.add(ewc);
+      }
+      if (r.si != null) {
+        Importance previous = r.si.importance == null ? null : Importance.load(r.si.importance);
+        SynapticIntelligence si = new SynapticIntelligence(model, r.si.c, r.si.xi, previous);
+        terms.add(si);
+        closeAtEnd.add(si);
+      }
+      if (r.l2sp != null) {
+        L2SP l2 = new L2SP(model, r.l2sp.alpha);
+        terms.add(l2);
+        closeAtEnd.add(l2);
+      }
+      if (r.distillation != null) {
+        Distillation.On on = Distillation.On.parse(r.distillation.on);
+        if (adapter != null) {
+          terms.add(new Distillation(r.distillation.weight, r.distillation.temperature, on, generalNames));
+        } else {
+          // Full fine-tuning changes the base weights: the teacher is a frozen copy of the start.
+          CausalLM teacher = mode == Mode.TRAIN ? ModelLoader.load(cfg.model) : ModelLoader.random(model.config, cfg.seed,
+              cfg.architecture.initializerRange);
+          closeAtEnd.add(teacher);
+          terms.add(new Distillation(teacher, r.distillation.weight, r.distillation.temperature, on, generalNames));
+        }
+      }
+
+      // Live retention: probes every eval.every steps, and the retention budget acting on them.
+      LiveEval live = null;
+      if (!suites.isEmpty() && cfg.eval.every > 0) {
+        double baseGeneral = before == null ? Double.NaN : LiveProbes.mean(before, "general");
+        RetentionBudget budget = null;
+        if (cfg.eval.budget != null) {
+          if (Double.isNaN(baseGeneral) || baseGeneral <= 0) {
+            throw new IllegalArgumentException("eval.budget: the base model scores " + baseGeneral + " on the general probes of "
+                + cfg.eval.probes + "; the budget needs a general exact or choice suite the base model gets partly right");
+          }
+          budget = RetentionBudget.of(cfg.eval.budget);
+        }
+        live = new LiveProbes(new ProbeRunner(model, probeEncoder, cfg.eval.maxNewTokens), suites, cfg.eval.every,
+            cfg.eval.liveLimit, baseGeneral, budget);
+      }
+
       Trainer trainer = new Trainer(new Trainer.Setup(model, mixture, packer, validation, cfg.training, cfg.seed,
-          output, new ArrayList<>(), Set.of(), epochs));
+          output, terms, adapter, epochs, live));
       if (existing == Existing.RESUME) {
         Path latest = trainer.checkpoints().latest().orElseThrow(() -> new IllegalArgumentException(
             output + ": --resume found no complete checkpoint under checkpoints/; start without --resume"));
@@ -102,20 +199,64 @@ public final class Recipe {
         trainer.resumeFrom(latest);
       }
       AtomicFiles.writeString(output.resolve("run.yaml"), ConfigBinder.toYaml(cfg));
-      out.println(ParameterReport.of(model, Set.of()).describe());
+      out.println(ParameterReport.of(model, adapterNames).describe());
+      out.println("protections: " + protections(cfg, adapter, terms));
       out.printf("%s: %d steps over %d epoch(s), batch %d x %d tokens, grad_accum %d%n", mode.name().toLowerCase(),
           trainer.totalSteps(), epochs, cfg.training.batchSize, cfg.data.seqLen, cfg.training.gradAccum);
 
       Trainer.Result result = trainer.run();
 
-      Path modelDir = output.resolve("model");
-      ModelSaver.save(model, modelDir, dtype(cfg.training.saveDtype), cfg.model);
-      if (cfg.model == null) {
-        Files.copy(tok.file(), modelDir.resolve("tokenizer.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      try {
+        if (adapter != null) {
+          Path adapterDir = output.resolve("adapter");
+          adapter.save(adapterDir, baseName);
+          out.println("adapter saved to " + adapterDir + " (" + adapter.type() + "; merge with retain export)");
+        } else {
+          Path modelDir = output.resolve("model");
+          ModelSaver.save(model, modelDir, dtype(cfg.training.saveDtype), cfg.model);
+          if (cfg.model == null) {
+            Files.copy(tok.file(), modelDir.resolve("tokenizer.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+          }
+          out.println("model saved to " + modelDir);
+        }
+        for (LossTerm t : terms) {
+          if (t instanceof SynapticIntelligence si) {
+            Path f = output.resolve("importance/si-omega.safetensors");
+            Files.createDirectories(f.getParent());
+            si.consolidated().save(f);
+            out.println("SI importance of this run saved to " + f + " (protect it next time with retention.si.importance)");
+          }
+        }
+        ParameterReport params = ParameterReport.of(model, adapterNames);
+        com.fasterxml.jackson.databind.node.ObjectNode summary = Json.MAPPER.createObjectNode();
+        summary.put("mode", mode.name().toLowerCase(java.util.Locale.ROOT));
+        summary.put("protections", protections(cfg, adapter, terms));
+        summary.put("steps", result.state().step);
+        summary.put("trainable_params", params.trainable());
+        summary.put("total_params", params.total());
+        summary.put("tokens", result.tokens());
+        summary.put("wall_seconds", result.seconds());
+        summary.put("tokens_per_second", result.tokens() / Math.max(1e-9, result.seconds()));
+        summary.put("peak_rss_bytes", peakRssBytes());
+        summary.put("optimizer_state_bytes", trainer.optimizer().stateBytes());
+        AtomicFiles.writeString(output.resolve("summary.json"), Json.PRETTY.writeValueAsString(summary) + "\n");
+        out.printf("done in %.1f s (%.0f tokens/s)%n", result.seconds(), result.tokens() / Math.max(1e-9, result.seconds()));
+        result.validationLoss().forEach((k, v) -> out.printf("  validation loss %s: %.4f nats/token%n", k, v));
+        if (!suites.isEmpty()) {
+          List<ProbeRunner.Result> after = new ProbeRunner(model, probeEncoder, cfg.eval.maxNewTokens).run(suites, cfg.eval.limit);
+          EvalReport report = new EvalReport(output.toString(), after, String.valueOf(cfg.model), before);
+          AtomicFiles.writeString(output.resolve("eval.json"), Json.PRETTY.writeValueAsString(report.json()) + "\n");
+          out.print(report.table());
+        }
+      } finally {
+        for (AutoCloseable c : closeAtEnd) {
+          try {
+            c.close();
+          } catch (Exception e) {
+            out.println("warning: " + e.getMessage());
+          }
+        }
       }
-      out.printf("done in %.1f s (%.0f tokens/s); model saved to %s%n", result.seconds(),
-          result.tokens() / Math.max(1e-9, result.seconds()), modelDir);
-      result.validationLoss().forEach((k, v) -> out.printf("  validation loss %s: %.4f nats/token%n", k, v));
       return result;
     }
   }
@@ -155,6 +296,97 @@ public final class Recipe {
           + ") is below data.seq_len (" + cfg.data.seqLen + ")");
     }
     return ModelLoader.random(mc, cfg.seed, a.initializerRange);
+  }
+
+  /** A layer list from YAML: empty or absent means every layer (null for the PEFT configs). */
+  static List<Integer> orAll(List<Integer> layers) {
+    return layers == null || layers.isEmpty() ? null : layers;
+  }
+
+  static LoraConfig loraConfig(RunConfig.Lora l) {
+    TargetModules targets;
+    if (l.targetModules.size() == 1 && l.targetModules.get(0).equals(TargetModules.ALL_LINEAR)) {
+      targets = TargetModules.allLinear();
+    } else if (l.targetModules.size() == 1 && l.targetModules.get(0).startsWith("regex:")) {
+      targets = TargetModules.regex(l.targetModules.get(0).substring(6));
+    } else {
+      targets = TargetModules.names(l.targetModules);
+    }
+    return new LoraConfig(l.r, l.alpha, l.dropout, l.useRslora, targets, orAll(l.layers));
+  }
+
+  /** The EWC Fisher: loaded from retention.ewc.fisher, or estimated on general examples and saved for reuse. */
+  static Importance fisher(RunConfig cfg, CausalLM model, List<Mixture.Part> general, Path output, PrintStream out)
+      throws IOException {
+    RunConfig.Ewc e = cfg.retention.ewc;
+    Importance loaded = e.fisher == null ? null : Importance.load(e.fisher);
+    if (loaded != null && e.gamma == null) {
+      out.println("EWC: Fisher from " + e.fisher + " (" + loaded.samples() + " samples)");
+      return loaded;
+    }
+    Mixture.Part src = general.stream().filter(p -> e.source == null || p.name().equals(e.source)).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException(e.source == null
+            ? "retention.ewc needs a general source to estimate the Fisher on (or retention.ewc.fisher: a file)"
+            : "retention.ewc.source: no general source named '" + e.source + "'"));
+    List<Example> ex = src.examples().subList(0, Math.min(e.samples, src.examples().size()));
+    out.println("EWC: estimating the Fisher of the base model on " + ex.size() + " " + src.name() + " sequences...");
+    Importance fresh = Importance.fisher(model, ex, new Importance.FisherOptions()
+        .model(String.valueOf(cfg.model)).adaptersOn(false));
+    Importance f = loaded != null ? loaded.online(fresh, e.gamma) : fresh;
+    Path file = output.resolve("importance/fisher.safetensors");
+    Files.createDirectories(file.getParent());
+    f.save(file);
+    out.println("EWC: Fisher saved to " + file + " (reuse it with retention.ewc.fisher)");
+    return f;
+  }
+
+  static String protections(RunConfig cfg, Adapter adapter, List<LossTerm> terms) {
+    List<String> p = new ArrayList<>();
+    if (cfg.data.replay.schedule != RunConfig.ReplayKind.NONE) {
+      p.add("replay " + replay(cfg.data.replay));
+    }
+    if (!cfg.training.stages.isEmpty()) {
+      p.add(cfg.training.stages.size() + " stages");
+    }
+    if (adapter != null) {
+      p.add(adapter.type() + " (" + adapter.numParameters() + " parameters)");
+    }
+    for (LossTerm t : terms) {
+      p.add(t.describe());
+    }
+    return p.isEmpty() ? "none (naive fine-tuning)" : String.join("; ", p);
+  }
+
+  /** Base-model probe results saved by the run that is being resumed. */
+  static List<ProbeRunner.Result> readResults(Path file, List<Probes.Suite> suites) throws IOException {
+    if (!Files.exists(file)) {
+      return null;
+    }
+    com.fasterxml.jackson.databind.JsonNode root = Json.MAPPER.readTree(file.toFile());
+    List<ProbeRunner.Result> out = new ArrayList<>();
+    for (com.fasterxml.jackson.databind.JsonNode n : root.path("suites")) {
+      com.fasterxml.jackson.databind.JsonNode a = n.path("after");
+      Probes.Kind kind = Probes.Kind.valueOf(n.path("kind").asText().toUpperCase(java.util.Locale.ROOT));
+      double score = kind == Probes.Kind.TEXT ? a.path("cross_entropy").asDouble() : a.path("accuracy").asDouble();
+      out.add(new ProbeRunner.Result(n.path("name").asText(), kind, n.path("role").asText(), n.path("n").asInt(),
+          a.path("correct").asInt(), score, a.path("ci_low").asDouble(Double.NaN), a.path("ci_high").asDouble(Double.NaN),
+          a.path("seconds").asDouble()));
+    }
+    return out.size() == suites.size() ? out : null;
+  }
+
+  /** Peak resident memory of this process (VmHWM), or -1 where /proc is absent. */
+  static long peakRssBytes() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmHWM:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      // not Linux
+    }
+    return -1;
   }
 
   /** Epochs of the run: the sum of the stages' epochs when every stage is given in epochs. */

@@ -42,6 +42,85 @@ public class RunConfig implements Validatable {
   @Doc("the optimisation")
   public Training training = new Training();
 
+  @Doc("LoRA adapters (leave out for full fine-tuning); base weights stay frozen")
+  public Lora lora;
+
+  @Doc("bottleneck adapters after each MLP (Houlsby style); base weights stay frozen")
+  public Adapters adapters;
+
+  @Doc("what keeps old knowledge: EWC, SI, L2-SP, distillation")
+  public Retention retention = new Retention();
+
+  @Doc("probes measured before, during (live retention) and after training")
+  public Eval eval = new Eval();
+
+  /** LoRA as PEFT configures it. */
+  public static class Lora {
+    @Doc("rank") @Range(min = 1) public int r = 8;
+    @Doc("lora_alpha; scaling = alpha / r (rsLoRA: alpha / sqrt(r))") @Range(min = 0, minExclusive = true) public double alpha = 32;
+    @Doc("dropout on the adapter input while training") @Range(min = 0, max = 1, maxExclusive = true) public double dropout = 0.0;
+    @Doc("module names (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj), [all-linear], or [\"regex:...\"]")
+    public List<String> targetModules = new ArrayList<>(List.of("q_proj", "v_proj"));
+    @Doc("rsLoRA scaling alpha / sqrt(r)") public boolean useRslora = false;
+    @Doc("decoder layers to adapt (default: all)") public List<Integer> layers;
+  }
+
+  /** Bottleneck adapters. */
+  public static class Adapters {
+    @Doc("hidden size / bottleneck size") @Range(min = 1) public int reductionFactor = 16;
+    @Doc("silu, relu or gelu") public String activation = "silu";
+    @Doc("decoder layers to adapt (default: all)") public List<Integer> layers;
+  }
+
+  /** The retention terms; each is off while its section is left out. */
+  public static class Retention {
+    @Doc("elastic weight consolidation: (lambda/2) sum F (theta - theta*)^2, F = Fisher of the base model on general data")
+    public Ewc ewc;
+    @Doc("Synaptic Intelligence: c sum Omega (theta - theta*)^2 with Omega from the path integral")
+    public Si si;
+    @Doc("L2-SP: (alpha/2) sum (theta - theta*)^2") public L2sp l2sp;
+    @Doc("distillation from the base model: T^2 KL(teacher || student), mixed with CE by weight")
+    public Distill distillation;
+  }
+
+  public static class Ewc {
+    @Doc("penalty strength") @Range(min = 0) public double lambda = 1000;
+    @Doc("Fisher file to reuse (from retain importance or an earlier run); default: estimate at start") @MustExist
+    public Path fisher;
+    @Doc("general examples for the Fisher estimate") @Range(min = 1) public int samples = 128;
+    @Doc("source to estimate the Fisher on (default: the first general source)") public String source;
+    @Doc("online EWC decay: F <- gamma F + F_new when a Fisher file is given and re-estimated (null = plain EWC)")
+    @Range(min = 0, max = 1) public Double gamma;
+  }
+
+  public static class Si {
+    @Doc("penalty strength c") @Range(min = 0) public double c = 1.0;
+    @Doc("damping xi in Omega = omega / (Delta^2 + xi)") @Range(min = 0, minExclusive = true) public double xi = 1e-3;
+    @Doc("importance (Omega) of an earlier run to protect; the path integral of this run is saved next to its outputs")
+    @MustExist public Path importance;
+  }
+
+  public static class L2sp {
+    @Doc("penalty strength alpha") @Range(min = 0) public double alpha = 0.01;
+  }
+
+  public static class Distill {
+    @Doc("weight of the distillation term next to CE") @Range(min = 0) public double weight = 0.5;
+    @Doc("softmax temperature T") @Range(min = 0, minExclusive = true) public double temperature = 2.0;
+    @Doc("which rows: all, general (replay rows) or domain") public String on = "all";
+  }
+
+  /** Probes and the live retention measurement. */
+  public static class Eval {
+    @Doc("probe folder with suites.json (see docs/probes.md)") @MustExist public Path probes;
+    @Doc("run the probes every N steps during training (0 = before and after only)") @Range(min = 0) public int every = 0;
+    @Doc("items per suite during live evaluation (0 = all)") @Range(min = 0) public int liveLimit = 64;
+    @Doc("items per suite before and after training (0 = all)") @Range(min = 0) public int limit = 0;
+    @Doc("longest greedy answer for exact-match probes") @Range(min = 1) public int maxNewTokens = 24;
+    @Doc("retention budget: keep the general score at or above this share of the base score (null = off)")
+    @Range(min = 0, max = 1, minExclusive = true) public Double budget;
+  }
+
   /** A new model's shape (Llama family), for pretraining from scratch. */
   public static class Architecture {
     @Doc("llama, mistral or qwen2") public String modelType = "llama";
@@ -131,7 +210,8 @@ public class RunConfig implements Validatable {
     @Range(min = 0, max = 1, maxExclusive = true) public double beta2 = 0.999;
     @Range(min = 0, minExclusive = true) public double eps = 1e-8;
     @Doc("clip the global gradient norm to this (0 = off)") @Range(min = 0) public double gradClip = 1.0;
-    @Doc("what trains when no stages are given: all, top:N+head, adapters, regex:... (joined by +)") public String trainable = "all";
+    @Doc("what trains when no stages are given: all, top:N+head, adapters, regex:... (joined by +); default: adapters when lora or adapters are on, else all")
+    public String trainable;
     @Doc("ordered stages, e.g. top layers + head first, then everything at a low LR")
     public List<Stage> stages = new ArrayList<>();
     @Doc("parameter groups: the first whose regex matches a name sets its LR scale and weight decay")
@@ -145,10 +225,12 @@ public class RunConfig implements Validatable {
 
     @Override
     public void validate(ConfigErrors errors) {
-      try {
-        ParamSelector.parse(trainable);
-      } catch (IllegalArgumentException e) {
-        errors.add("training.trainable", e.getMessage());
+      if (trainable != null) {
+        try {
+          ParamSelector.parse(trainable);
+        } catch (IllegalArgumentException e) {
+          errors.add("training.trainable", e.getMessage());
+        }
       }
       for (int i = 0; i < stages.size(); i++) {
         Stage s = stages.get(i);
@@ -192,6 +274,17 @@ public class RunConfig implements Validatable {
 
   @Override
   public void validate(ConfigErrors errors) {
-    // Cross-section rules live in the sections; nothing spans them yet.
+    if (lora != null && adapters != null) {
+      errors.add("adapters", "use either lora or adapters in one run, not both");
+    }
+    if (retention.distillation != null && !java.util.Set.of("all", "general", "domain").contains(retention.distillation.on)) {
+      errors.add("retention.distillation.on", "must be all, general or domain, got '" + retention.distillation.on + "'");
+    }
+    if (eval.budget != null && eval.probes == null) {
+      errors.add("eval.budget", "the retention budget needs eval.probes to measure the general score");
+    }
+    if (eval.budget != null && eval.every == 0) {
+      errors.add("eval.every", "the retention budget needs live evaluation: set eval.every to a number of steps");
+    }
   }
 }

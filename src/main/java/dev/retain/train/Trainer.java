@@ -12,9 +12,11 @@ import dev.retain.data.EpochPlan;
 import dev.retain.data.Example;
 import dev.retain.data.Mixture;
 import dev.retain.data.Packer;
+import dev.retain.eval.RetentionBudget;
 import dev.retain.model.CausalLM;
 import dev.retain.model.Masks;
 import dev.retain.model.Parameter;
+import dev.retain.peft.Adapter;
 import dev.retain.tensor.Backend;
 import dev.retain.tensor.Consts;
 import dev.retain.tensor.Grads;
@@ -38,8 +40,13 @@ import java.util.regex.Pattern;
 public final class Trainer {
   /** What the loop needs; built by the train and pretrain commands from a {@link RunConfig}. */
   public record Setup(CausalLM model, Mixture mixture, Packer packer, Map<String, List<Example>> validation,
-                      RunConfig.Training cfg, long seed, Path output, List<LossTerm> terms, Set<String> adapterNames,
-                      int epochs) {}
+                      RunConfig.Training cfg, long seed, Path output, List<LossTerm> terms, Adapter adapter,
+                      int epochs, LiveEval live) {
+    /** Names of the adapter's parameters (none without an adapter). */
+    public Set<String> adapterNames() {
+      return adapter == null ? Set.of() : adapter.parameterNames();
+    }
+  }
 
   /** A run's outcome. */
   public record Result(TrainerState state, Map<String, Double> validationLoss, double seconds, long tokens) {}
@@ -61,9 +68,12 @@ public final class Trainer {
   private final RunConfig.Training cfg;
   private final AdamW optimizer;
   private final Checkpoints checkpoints;
-  private final List<StageSpan> stages;
-  private final long totalSteps;
-  private final int[] batchesPerEpoch;
+  private Mixture mixture;
+  private List<StageSpan> stages;
+  private long totalSteps;
+  private int[] batchesPerEpoch;
+  /** Scale of each loss term by name (the retention budget raises distillation's). */
+  private final Map<String, Double> termScale = new LinkedHashMap<>();
   private TrainerState state = new TrainerState();
   private Map<String, Parameter> trainable = new LinkedHashMap<>();
   private Batches epochBatches;
@@ -78,29 +88,42 @@ public final class Trainer {
     this.cfg = setup.cfg();
     this.optimizer = new AdamW(cfg.beta1, cfg.beta2, cfg.eps);
     this.checkpoints = new Checkpoints(setup.output().resolve("checkpoints"), cfg.keepCheckpoints);
-    this.batchesPerEpoch = new int[setup.epochs()];
+    this.mixture = setup.mixture();
+    planSteps();
+    state.seed = setup.seed();
+    applyStage(0);
+  }
+
+  /**
+   * Counts the batches of every epoch's plan and resolves the stages and the run's length from them;
+   * called again when the retention budget raises the replay ratio of later epochs.
+   */
+  private void planSteps() {
+    batchesPerEpoch = new int[s.epochs()];
     long micro = 0;
-    for (int e = 0; e < setup.epochs(); e++) {
-      batchesPerEpoch[e] = setup.packer().pack(setup.mixture().plan(e)).size();
+    for (int e = 0; e < s.epochs(); e++) {
+      batchesPerEpoch[e] = s.packer().pack(mixture.plan(e)).size();
       micro += batchesPerEpoch[e];
     }
     long dataSteps = micro / cfg.gradAccum;
     if (dataSteps < 1) {
-      throw new IllegalArgumentException("the data gives " + micro + " micro-batches over " + setup.epochs()
+      throw new IllegalArgumentException("the data gives " + micro + " micro-batches over " + s.epochs()
           + " epoch(s), fewer than training.grad_accum = " + cfg.gradAccum + "; add data or lower grad_accum");
     }
-    this.stages = resolveStages(dataSteps);
+    stages = resolveStages(dataSteps);
     long end = stages.get(stages.size() - 1).end();
-    this.totalSteps = cfg.maxSteps == null ? end : Math.min(end, cfg.maxSteps);
-    state.seed = setup.seed();
-    applyStage(0);
+    totalSteps = cfg.maxSteps == null ? end : Math.min(end, cfg.maxSteps);
+    if (progress != null) {
+      progress.setTotal(totalSteps);
+    }
   }
 
   /** Turns the configured stages (epochs or steps) into step ranges over the data's steps. */
   private List<StageSpan> resolveStages(long dataSteps) {
     List<StageSpan> out = new ArrayList<>();
     if (cfg.stages.isEmpty()) {
-      out.add(new StageSpan("train", ParamSelector.parse(cfg.trainable), cfg.lr, 0, dataSteps));
+      String what = cfg.trainable != null ? cfg.trainable : s.adapterNames().isEmpty() ? "all" : "adapters";
+      out.add(new StageSpan("train", ParamSelector.parse(what), cfg.lr, 0, dataSteps));
       return out;
     }
     long start = 0;
@@ -149,7 +172,16 @@ public final class Trainer {
   public void resumeFrom(Path checkpoint) throws IOException {
     Checkpoints.Contents c = Checkpoints.load(checkpoint);
     state = c.state();
+    if (state.extra.get("budget") instanceof Map<?, ?> b && s.live() != null && s.live().budget() != null) {
+      s.live().budget().restore(b);
+      applyProtections(s.live().budget());
+    }
     applyStage(state.stage);
+    restoreWeights(c, checkpoint, true);
+  }
+
+  /** Puts a checkpoint's trained weights, optimizer moments and term state into the model and optimizer. */
+  private void restoreWeights(Checkpoints.Contents c, Path checkpoint, boolean strict) throws IOException {
     Map<String, Parameter> all = model.allParameters();
     for (Map.Entry<String, float[]> e : c.weights().entrySet()) {
       Parameter p = all.get(e.getKey());
@@ -161,9 +193,12 @@ public final class Trainer {
     for (Map.Entry<String, float[]> e : c.expAvg().entrySet()) {
       Parameter p = trainable.get(e.getKey());
       if (p == null) {
+        if (!strict) {
+          continue; // a rollback across a stage switch: moments of parameters frozen now are dropped
+        }
         throw new IOException(checkpoint + ": optimizer state for '" + e.getKey() + "' which is not trainable in stage " + state.stage);
       }
-      optimizer.restore(p, e.getValue(), c.expAvgSq().get(e.getKey()), state.adamSteps.getOrDefault(e.getKey(), 0L));
+      optimizer.restore(p, e.getValue(), c.expAvgSq().get(e.getKey()), c.state().adamSteps.getOrDefault(e.getKey(), 0L));
     }
     for (LossTerm t : s.terms()) {
       Map<String, float[]> mine = new LinkedHashMap<>();
@@ -204,6 +239,9 @@ public final class Trainer {
         }
         if (cfg.evalEvery > 0 && state.step % cfg.evalEvery == 0 && state.step < totalSteps) {
           evaluate();
+        }
+        if (s.live() != null && state.step % s.live().every() == 0 && state.step < totalSteps) {
+          liveEval();
         }
         if (state.step >= stopAfter) {
           return new Result(state, Map.of(), secs, state.tokensSeen);
@@ -283,6 +321,22 @@ public final class Trainer {
 
   private StepStats trainStep(double lr) {
     StepStats stats = new StepStats();
+    setTraining(true);
+    try {
+      return trainStepInner(lr, stats);
+    } finally {
+      setTraining(false);
+    }
+  }
+
+  /** LoRA dropout is on only inside training steps (never in evaluation or the teacher pass). */
+  private void setTraining(boolean on) {
+    if (s.adapter() != null) {
+      s.adapter().setTraining(on);
+    }
+  }
+
+  private StepStats trainStepInner(double lr, StepStats stats) {
     Backend.seed((int) (state.seed * 1_000_003L + state.step));
     try (NDScope scope = new NDScope()) {
       scope.suppressNotUsedWarning();
@@ -359,7 +413,8 @@ public final class Trainer {
       for (LossTerm term : s.terms()) {
         NDArray v = term.loss(ctx);
         if (v != null) {
-          NDArray scaled = cfg.gradAccum == 1 ? v : v.mul(Consts.of(1f / cfg.gradAccum));
+          float scale = (float) (termScale.getOrDefault(term.name(), 1.0) / cfg.gradAccum);
+          NDArray scaled = scale == 1f ? v : v.mul(Consts.of(scale));
           termValues.put(term.name(), scaled.getFloat());
           loss = loss.add(scaled);
         }
@@ -464,7 +519,12 @@ public final class Trainer {
   private Batch nextBatch() {
     while (true) {
       if (epochBatches == null || epochBatches.epoch() != state.epoch) {
-        EpochPlan plan = s.mixture().plan(state.epoch);
+        EpochPlan plan = mixture.plan(state.epoch);
+        if (s.live() != null && s.live().budget() != null) {
+          @SuppressWarnings("unchecked")
+          Map<String, Object> boosts = (Map<String, Object>) state.extra.computeIfAbsent("epoch_replay_boost", k -> new LinkedHashMap<>());
+          boosts.putIfAbsent(Integer.toString(state.epoch), s.live().budget().replayBoost());
+        }
         epochBatches = s.packer().pack(plan);
         if (state.batchInEpoch == 0 && progress != null) {
           progress.println("epoch " + (state.epoch + 1) + "/" + s.epochs() + ": " + plan.summary());
@@ -525,12 +585,91 @@ public final class Trainer {
     return out;
   }
 
-  private void checkpoint() throws IOException {
+  /**
+   * Measures the live probes, logs them, and lets the retention budget act: raise the replay ratio
+   * of the coming epochs and the distillation weight, or return to the best checkpoint that met the
+   * budget (its weights and optimizer moments; the data position and step count go on).
+   */
+  private void liveEval() throws IOException {
+    LiveEval.Scores sc = s.live().measure();
+    ObjectNode rec = metrics.newRecord("probe", state.step);
+    rec.put("general", sc.general());
+    rec.put("domain", sc.domain());
+    rec.put("general_retention", sc.general() / s.live().baseGeneral());
+    ObjectNode suites = rec.putObject("suites");
+    sc.suites().forEach(suites::put);
+    metrics.write(rec);
+    RetentionBudget budget = s.live().budget();
+    if (budget == null) {
+      progress.println(String.format("probes step %d: general %.3f, domain %.3f", state.step, sc.general(), sc.domain()));
+      return;
+    }
+    RetentionBudget.Decision d = budget.observe(state.step, sc.general(), s.live().baseGeneral());
+    ObjectNode b = metrics.newRecord("budget", state.step);
+    b.put("action", d.action().name().toLowerCase(java.util.Locale.ROOT));
+    b.put("general_retention", d.ratio());
+    b.put("level", d.level());
+    b.put("replay_boost", d.replayBoost());
+    b.put("kd_scale", d.kdScale());
+    b.put("reason", d.reason());
+    metrics.write(b);
+    progress.println("budget step " + state.step + ": " + d.reason());
+    switch (d.action()) {
+      case CONTINUE -> {
+        if (budget.bestStep() == state.step) {
+          state.extra.put("budget", budget.state());
+          bestCheckpoints().save(state, trainable, optimizer, termState());
+        }
+      }
+      case ESCALATE -> applyProtections(budget);
+      case ROLLBACK -> {
+        Path best = bestCheckpoints().latest().orElseThrow(() -> new IllegalStateException("no best checkpoint"));
+        restoreWeights(Checkpoints.load(best), best, false);
+        applyProtections(budget);
+      }
+      default -> throw new IllegalStateException();
+    }
+    state.extra.put("budget", budget.state());
+  }
+
+  private Checkpoints bestCheckpoints() {
+    return new Checkpoints(s.output().resolve("checkpoints-best"), 1);
+  }
+
+  /**
+   * Raises the distillation weight and, from the next epoch on, the replay ratio, as the budget's
+   * level says. Each epoch keeps the boost it started with (recorded for resume).
+   */
+  @SuppressWarnings("unchecked")
+  private void applyProtections(RetentionBudget budget) {
+    termScale.put("kd", budget.kdScale());
+    if (mixture.parts().size() < 2) {
+      return; // no general source to replay from
+    }
+    Map<String, Object> boosts = (Map<String, Object>) state.extra.computeIfAbsent("epoch_replay_boost", k -> new LinkedHashMap<>());
+    List<Double> ratios = new ArrayList<>();
+    for (int e = 0; e < s.epochs(); e++) {
+      Object recorded = boosts.get(Integer.toString(e));
+      double boost = e <= state.epoch && recorded != null ? ((Number) recorded).doubleValue()
+          : e <= state.epoch ? 0.0 : budget.replayBoost();
+      double base = s.mixture().schedule().ratio(e, s.epochs());
+      ratios.add(Math.min(base + boost, Math.max(base, 0.9)));
+    }
+    mixture = new Mixture(s.mixture().domain(), s.mixture().parts().subList(1, s.mixture().parts().size()),
+        dev.retain.data.ReplaySchedule.perEpoch(ratios), s.epochs(), s.mixture().seed(), s.mixture().replacement());
+    planSteps();
+  }
+
+  private Map<String, float[]> termState() {
     Map<String, float[]> extra = new LinkedHashMap<>();
     for (LossTerm t : s.terms()) {
       t.state().forEach((k, v) -> extra.put(t.name() + "." + k, v));
     }
-    checkpoints.save(state, trainable, optimizer, extra);
+    return extra;
+  }
+
+  private void checkpoint() throws IOException {
+    checkpoints.save(state, trainable, optimizer, termState());
   }
 
   public Checkpoints checkpoints() {

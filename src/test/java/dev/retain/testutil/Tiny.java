@@ -13,6 +13,8 @@ import dev.retain.model.CausalLM;
 import dev.retain.model.ModelConfig;
 import dev.retain.model.ModelLoader;
 import dev.retain.model.Tokenizer;
+import dev.retain.peft.Adapter;
+import dev.retain.train.LiveEval;
 import dev.retain.train.LossTerm;
 import dev.retain.train.RunConfig;
 import dev.retain.train.Trainer;
@@ -72,6 +74,18 @@ public final class Tiny {
   /** A trainer over domain + general (replay 0.25) with the given training settings. */
   public static Trainer trainer(Path dir, CausalLM model, RunConfig.Training cfg, int epochs, List<LossTerm> terms)
       throws IOException {
+    return trainer(dir, model, cfg, epochs, terms, null);
+  }
+
+  /** The same with an adapter applied to the model (its parameters then train by default). */
+  public static Trainer trainer(Path dir, CausalLM model, RunConfig.Training cfg, int epochs, List<LossTerm> terms,
+      Adapter adapter) throws IOException {
+    return trainer(dir, model, cfg, epochs, terms, adapter, null);
+  }
+
+  /** The same with live evaluation. */
+  public static Trainer trainer(Path dir, CausalLM model, RunConfig.Training cfg, int epochs, List<LossTerm> terms,
+      Adapter adapter, LiveEval live) throws IOException {
     Files.createDirectories(dir);
     Path tok = tokenizer(dir);
     Tokenizer t = Tokenizer.load(tok);
@@ -84,6 +98,6 @@ public final class Tiny {
     val.put("domain", domain.validationExamples());
     val.put("general", general.validationExamples());
     return new Trainer(new Trainer.Setup(model, mix, new Packer(32, 4, 2), val, cfg, 7, dir.resolve("out"),
-        new ArrayList<>(terms), Set.of(), epochs));
+        new ArrayList<>(terms), adapter, epochs, live));
   }
 }

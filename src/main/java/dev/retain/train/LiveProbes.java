@@ -1,0 +1,68 @@
+package dev.retain.train;
+
+import dev.retain.eval.ProbeRunner;
+import dev.retain.eval.Probes;
+import dev.retain.eval.RetentionBudget;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@link LiveEval} over probe suites: the general score is the mean accuracy of the general
+ * exact-match and multiple-choice suites, the domain score the same over domain suites (text suites
+ * are logged but not averaged: they are cross-entropies, lower is better).
+ */
+public final class LiveProbes implements LiveEval {
+  private final ProbeRunner runner;
+  private final List<Probes.Suite> suites;
+  private final int every;
+  private final int limit;
+  private final double baseGeneral;
+  private final RetentionBudget budget;
+
+  public LiveProbes(ProbeRunner runner, List<Probes.Suite> suites, int every, int limit, double baseGeneral,
+                    RetentionBudget budget) {
+    this.runner = runner;
+    this.suites = suites;
+    this.every = every;
+    this.limit = limit;
+    this.baseGeneral = baseGeneral;
+    this.budget = budget;
+  }
+
+  /** Mean accuracy of the suites of a role ("general" or "domain"), NaN when there are none. */
+  public static double mean(List<ProbeRunner.Result> results, String role) {
+    double sum = 0;
+    int n = 0;
+    for (ProbeRunner.Result r : results) {
+      if (r.kind() != Probes.Kind.TEXT && role.equals(r.role())) {
+        sum += r.score();
+        n++;
+      }
+    }
+    return n == 0 ? Double.NaN : sum / n;
+  }
+
+  @Override
+  public int every() {
+    return every;
+  }
+
+  @Override
+  public Scores measure() {
+    List<ProbeRunner.Result> results = runner.run(suites, limit);
+    Map<String, Double> bySuite = new LinkedHashMap<>();
+    results.forEach(r -> bySuite.put(r.name(), r.score()));
+    return new Scores(mean(results, "general"), mean(results, "domain"), bySuite);
+  }
+
+  @Override
+  public double baseGeneral() {
+    return baseGeneral;
+  }
+
+  @Override
+  public RetentionBudget budget() {
+    return budget;
+  }
+}

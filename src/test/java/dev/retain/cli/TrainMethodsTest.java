@@ -1,0 +1,147 @@
+package dev.retain.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.retain.model.CausalLM;
+import dev.retain.model.ModelSaver;
+import dev.retain.model.Parameter;
+import dev.retain.model.safetensors.DType;
+import dev.retain.peft.lora.Lora;
+import dev.retain.peft.lora.LoraConfig;
+import dev.retain.peft.lora.LoraModel;
+import dev.retain.testutil.Tiny;
+import dev.retain.train.RunConfig;
+import dev.retain.train.Trainer;
+import dev.retain.util.Json;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Each protection switched on from the run YAML, alone and all together, through retain train. */
+class TrainMethodsTest {
+  @TempDir Path tmp;
+  Path yaml;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    Tiny.tokenizer(tmp);
+    try (CausalLM m = Tiny.model(21)) {
+      ModelSaver.save(m, tmp.resolve("base"), DType.F32, null);
+    }
+    Files.copy(tmp.resolve("tokenizer.json"), tmp.resolve("base/tokenizer.json"));
+    Tiny.domain(tmp.resolve("d.jsonl"), 32);
+    Tiny.arithmetic(tmp.resolve("g.jsonl"), 48, 0);
+    Tiny.arithmetic(tmp.resolve("gv.jsonl"), 8, 3);
+    yaml = tmp.resolve("run.yaml");
+    Files.writeString(yaml, String.join("\n",
+        "model: base",
+        "data:",
+        "  seq_len: 32",
+        "  sources:",
+        "    domain: {train: d.jsonl}",
+        "    general: {train: g.jsonl, validation: gv.jsonl, role: general}",
+        "  replay: {schedule: linear, start: 0.15, end: 0.3}",
+        "training:",
+        "  epochs: 2",
+        "  batch_size: 4",
+        "  lr: 0.003",
+        "  log_every: 1",
+        ""));
+  }
+
+  private String train(String output, String... sets) {
+    List<String> args = new ArrayList<>(List.of("train", "--config", yaml.toString(), "--output", tmp.resolve(output).toString()));
+    for (String s : sets) {
+      args.add("--set");
+      args.add(s);
+    }
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    int code;
+    try {
+      System.setOut(new PrintStream(buf, true));
+      System.setErr(new PrintStream(buf, true));
+      code = Main.execute(args.toArray(new String[0]));
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+    }
+    assertEquals(0, code, buf.toString());
+    return buf.toString();
+  }
+
+  private Set<String> loggedTerms(String output) throws Exception {
+    Set<String> terms = new HashSet<>();
+    for (String line : Files.readAllLines(tmp.resolve(output).resolve("metrics.jsonl"))) {
+      JsonNode n = Json.MAPPER.readTree(line);
+      n.path("terms").fieldNames().forEachRemaining(k -> {
+        assertTrue(Double.isFinite(n.path("terms").path(k).asDouble()), k + " not finite in " + line);
+        terms.add(k);
+      });
+    }
+    return terms;
+  }
+
+  @Test
+  void eachRetentionTermAloneAndAllTogether() throws Exception {
+    String ewc = train("ewc", "retention.ewc={lambda: 10, samples: 8}");
+    assertTrue(ewc.contains("Fisher saved"), ewc);
+    assertEquals(Set.of("ewc"), loggedTerms("ewc"));
+    assertTrue(Files.exists(tmp.resolve("ewc/importance/fisher.safetensors")));
+    train("si", "retention.si={c: 0.5}");
+    assertEquals(Set.of("si"), loggedTerms("si"));
+    assertTrue(Files.exists(tmp.resolve("si/importance/si-omega.safetensors")));
+    train("l2sp", "retention.l2sp={alpha: 0.1}");
+    assertEquals(Set.of("l2sp"), loggedTerms("l2sp"));
+    train("kd", "retention.distillation={weight: 0.5, temperature: 2, on: general}");
+    assertEquals(Set.of("kd"), loggedTerms("kd"));
+    // The three levels together: replay (in the YAML) + stages + EWC + LoRA + distillation, reusing the Fisher file.
+    String all = train("all", "lora={r: 4, alpha: 8, target_modules: [q_proj, v_proj]}",
+        "retention.ewc={lambda: 10, fisher: " + tmp.resolve("ewc/importance/fisher.safetensors") + "}",
+        "retention.distillation={weight: 0.5}", "retention.l2sp={alpha: 0.1}",
+        "training.stages=[{trainable: adapters, lr: 0.003, epochs: 1}, {trainable: adapters+norm, lr: 0.001, epochs: 1}]");
+    assertEquals(Set.of("ewc", "kd", "l2sp"), loggedTerms("all"));
+    assertTrue(all.contains("protections: replay") && all.contains("lora") && all.contains("2 stages"), all);
+    assertTrue(Files.exists(tmp.resolve("all/adapter/adapter_config.json")));
+  }
+
+  @Test
+  void aLoraFineTuneChangesOnlyAdapterTensors() throws Exception {
+    try (CausalLM model = Tiny.model(5)) {
+      Map<String, float[]> base = new LinkedHashMap<>();
+      model.parameters().forEach((k, v) -> base.put(k, v.data().toFloatArray()));
+      LoraModel lora = Lora.apply(model, LoraConfig.defaults(), 5, null);
+      Map<String, float[]> adapterBefore = new LinkedHashMap<>();
+      for (Parameter p : lora.parameters()) {
+        adapterBefore.put(p.name(), p.data().toFloatArray());
+      }
+      RunConfig.Training cfg = new RunConfig.Training();
+      cfg.lr = 1e-2;
+      Trainer t = Tiny.trainer(tmp.resolve("lora"), model, cfg, 2, List.of(), lora);
+      t.run();
+      for (Map.Entry<String, Parameter> e : model.parameters().entrySet()) {
+        assertArrayEquals(base.get(e.getKey()), e.getValue().data().toFloatArray(), e.getKey());
+      }
+      boolean moved = false;
+      for (Parameter p : lora.parameters()) {
+        moved |= !java.util.Arrays.equals(adapterBefore.get(p.name()), p.data().toFloatArray());
+      }
+      assertTrue(moved, "the adapter did not train");
+      assertEquals(lora.parameterNames(), t.trainableNames());
+    }
+  }
+}
