@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
       TrainCommand.class,
       PretrainCommand.class,
       EvalCommand.class,
+      CompareCommand.class,
       LogitsCommand.class,
       GenerateCommand.class,
       ImportanceCommand.class,
