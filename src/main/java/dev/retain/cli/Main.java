@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
       CompareCommand.class,
       LogitsCommand.class,
       GenerateCommand.class,
+      TokenizerCommand.class,
       ImportanceCommand.class,
       ExportCommand.class,
       CommandLine.HelpCommand.class

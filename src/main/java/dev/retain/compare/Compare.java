@@ -65,6 +65,15 @@ public final class Compare {
       Path yaml = root.resolve("configs").resolve(method + ".yaml");
       AtomicFiles.writeString(yaml, ConfigBinder.toYaml(cfg));
       out.printf("%n== %s: %s%n", method, desc.getOrDefault(method, ""));
+      if (o.overwrite()) {
+        AtomicFiles.deleteTree(dir);
+      }
+      Path seed = root.resolve(o.methods().get(0)).resolve("eval-before.json");
+      if (!method.equals(o.methods().get(0)) && Files.exists(seed)) {
+        // Every method starts from the same base model: measure its probes once.
+        Files.createDirectories(dir);
+        Files.copy(seed, dir.resolve("eval-before.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
       long t0 = System.nanoTime();
       int code = trainInChild(yaml, o, dir, out);
       if (code != 0) {
@@ -110,9 +119,6 @@ public final class Compare {
     cmd.add("train");
     cmd.add("--config");
     cmd.add(yaml.toString());
-    if (o.overwrite()) {
-      cmd.add("--overwrite");
-    }
     Files.createDirectories(dir);
     Path log = dir.getParent().resolve(dir.getFileName() + ".log");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);

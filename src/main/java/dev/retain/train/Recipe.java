@@ -114,13 +114,16 @@ public final class Recipe {
       Encoder probeEncoder = new Encoder(tok, bos, eos, Math.max(cfg.data.seqLen, 256));
       List<Probes.Suite> suites = cfg.eval.probes == null ? List.of() : Probes.load(cfg.eval.probes);
       List<ProbeRunner.Result> before = List.of();
-      if (!suites.isEmpty() && existing != Existing.RESUME) {
+      List<ProbeRunner.Result> seeded = suites.isEmpty() ? null : readResults(output.resolve("eval-before.json"), suites);
+      if (seeded != null) {
+        // Resumed, or seeded by retain compare: the base model's scores are already measured.
+        before = seeded;
+        out.println("probes before training: reusing " + output.resolve("eval-before.json"));
+      } else if (!suites.isEmpty()) {
         out.println("probes before training (" + suites.size() + " suites)...");
         before = new ProbeRunner(model, probeEncoder, cfg.eval.maxNewTokens).run(suites, cfg.eval.limit);
         AtomicFiles.writeString(output.resolve("eval-before.json"),
             Json.PRETTY.writeValueAsString(new EvalReport(String.valueOf(cfg.model), before, null, null).json()) + "\n");
-      } else if (!suites.isEmpty()) {
-        before = readResults(output.resolve("eval-before.json"), suites);
       }
 
       // Architecture level: LoRA or bottleneck adapters; the base weights freeze.
@@ -372,7 +375,15 @@ public final class Recipe {
           a.path("correct").asInt(), score, a.path("ci_low").asDouble(Double.NaN), a.path("ci_high").asDouble(Double.NaN),
           a.path("seconds").asDouble()));
     }
-    return out.size() == suites.size() ? out : null;
+    if (out.size() != suites.size()) {
+      return null;
+    }
+    for (int i = 0; i < out.size(); i++) {
+      if (!out.get(i).name().equals(suites.get(i).name())) {
+        return null;
+      }
+    }
+    return out;
   }
 
   /** Peak resident memory of this process (VmHWM), or -1 where /proc is absent. */
@@ -434,7 +445,8 @@ public final class Recipe {
       }
       case OVERWRITE -> {
         if (holdsRun) {
-          for (String name : List.of("metrics.jsonl", "checkpoints", "model", "adapter", "run.yaml")) {
+          for (String name : List.of("metrics.jsonl", "checkpoints", "checkpoints-best", "model", "adapter", "run.yaml",
+              "eval-before.json", "eval.json", "summary.json", "importance")) {
             AtomicFiles.deleteTree(output.resolve(name));
           }
         }
