@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
       PretrainCommand.class,
       EvalCommand.class,
       CompareCommand.class,
+      DemoCommand.class,
       LogitsCommand.class,
       GenerateCommand.class,
       TokenizerCommand.class,

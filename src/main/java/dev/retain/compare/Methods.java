@@ -14,7 +14,8 @@ import java.util.Map;
  * <ul>
  *   <li>naive: full fine-tuning, domain data only, no protection.
  *   <li>replay: general data replayed, linear 15% -> 30% across epochs.
- *   <li>staged: top 2 layers + head for the first epoch at the run's LR, then everything at LR/10.
+ *   <li>staged: top 2 layers + head for the first epoch (or third of max_steps) at the run's LR, then
+ *       everything at LR/10.
  *   <li>ewc: EWC with a Fisher estimated on the general source.
  *   <li>lora: LoRA r=8, alpha=32 on q_proj and v_proj, at 3x the run's LR (adapters train slower).
  *   <li>adapters: bottleneck adapters after each MLP, at 3x the run's LR.
@@ -56,20 +57,26 @@ public final class Methods {
       case "naive" -> { }
       case "replay" -> replay(cfg, user);
       case "staged" -> {
-        int epochs = cfg.training.epochs;
-        if (epochs < 2) {
-          throw new IllegalArgumentException("compare: the staged method needs training.epochs >= 2 (one per stage)");
-        }
         RunConfig.Stage top = new RunConfig.Stage();
         top.name = "top+head";
         top.trainable = "top:2+head";
         top.lr = lr;
-        top.epochs = 1;
         RunConfig.Stage all = new RunConfig.Stage();
         all.name = "all";
         all.trainable = "all";
         all.lr = lr / 10;
-        all.epochs = epochs - 1;
+        if (cfg.training.maxSteps != null) {
+          // A run capped in steps: a third of them for the top, the rest for everything.
+          top.steps = Math.max(1, cfg.training.maxSteps / 3);
+          all.steps = Math.max(1, cfg.training.maxSteps - top.steps);
+        } else {
+          if (cfg.training.epochs < 2) {
+            throw new IllegalArgumentException("compare: the staged method needs training.epochs >= 2 (one per stage) "
+                + "or training.max_steps");
+          }
+          top.epochs = 1;
+          all.epochs = cfg.training.epochs - 1;
+        }
         cfg.training.stages = new ArrayList<>(List.of(top, all));
       }
       case "ewc" -> ewc(cfg, user);
