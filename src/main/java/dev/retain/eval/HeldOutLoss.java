@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import dev.retain.data.Batch;
-import dev.retain.data.Packer;
 import dev.retain.model.CausalLM;
 import dev.retain.model.Masks;
 import dev.retain.tensor.Ops;
@@ -36,16 +35,10 @@ public final class HeldOutLoss {
       try (NDScope scope = new NDScope()) {
         scope.suppressNotUsedWarning();
         Shape shape = new Shape(b.rows(), b.seqLen());
-        long[] safe = new long[b.targets().length];
-        float[] w = new float[safe.length];
-        for (int i = 0; i < safe.length; i++) {
-          boolean ignore = b.targets()[i] == Packer.IGNORE;
-          safe[i] = ignore ? 0 : b.targets()[i];
-          w[i] = ignore ? 0f : 1f;
-        }
         NDArray logits = model.forward(m.create(b.inputIds(), shape), m.create(b.positions(), shape),
             Masks.packed(m, b.segments()), null, false).logits();
-        sum += Ops.crossEntropy(logits, m.create(safe, shape)).mul(m.create(w, shape)).sum().getFloat();
+        sum += Ops.crossEntropy(logits, m.create(b.gatherTargets(), shape)).mul(m.create(b.targetWeights(1f), shape))
+            .sum().getFloat();
         tokens += b.targetTokens();
       }
     }

@@ -390,17 +390,9 @@ public final class Trainer {
     NDArray ids = m.create(batch.inputIds(), shape);
     NDArray positions = m.create(batch.positions(), shape);
     NDArray mask = Masks.packed(m, batch.segments());
-    long[] safeTargets = new long[batch.targets().length];
-    float[] weights = new float[safeTargets.length];
+    NDArray targets = m.create(batch.gatherTargets(), shape);
     // 1/(targets * accumulation) folded into the weights: the loss is a plain weighted sum.
-    float w = 1f / (Math.max(1, batch.targetTokens()) * cfg.gradAccum);
-    for (int i = 0; i < safeTargets.length; i++) {
-      long tg = batch.targets()[i];
-      safeTargets[i] = tg == Packer.IGNORE ? 0 : tg;
-      weights[i] = tg == Packer.IGNORE ? 0f : w;
-    }
-    NDArray targets = m.create(safeTargets, shape);
-    NDArray targetWeights = m.create(weights, shape);
+    NDArray targetWeights = m.create(batch.targetWeights(1f / (Math.max(1, batch.targetTokens()) * cfg.gradAccum)), shape);
     try (GradientCollector gc = Backend.engine().newGradientCollector()) {
       NDArray logits = model.forward(ids, positions, mask, null, false).logits();
       NDArray ce = Ops.crossEntropy(logits, targets).mul(targetWeights).sum();
