@@ -68,7 +68,9 @@ public final class ProbeRunner {
     switch (suite.kind()) {
       case EXACT -> {
         for (Probes.Item it : items) {
-          if (Probes.normalise(answer(it.prompt())).equals(Probes.normalise(it.answer()))) {
+          // A generation longer than the answer plus a few tokens of slack cannot match it: stop there.
+          int budget = Math.min(maxNewTokens, encoder.tokenizer().encode(" " + it.answer()).length + 4);
+          if (Probes.normalise(answer(it.prompt(), budget)).equals(Probes.normalise(it.answer()))) {
             correct++;
           }
         }
@@ -100,8 +102,12 @@ public final class ProbeRunner {
 
   /** The model's greedy answer to a prompt (text after the prompt, up to a stop token). */
   public String answer(String prompt) {
+    return answer(prompt, maxNewTokens);
+  }
+
+  private String answer(String prompt, int maxTokens) {
     int[] ids = encoder.completionPrompt(prompt);
-    int[] out = Generator.generate(model, ids, Generator.Sampling.greedy(maxNewTokens, stops), true);
+    int[] out = Generator.generate(model, ids, Generator.Sampling.greedy(maxTokens, stops), true);
     return encoder.tokenizer().decode(out);
   }
 

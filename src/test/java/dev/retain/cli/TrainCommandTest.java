@@ -177,11 +177,13 @@ class TrainCommandTest {
         "  warmup_step: 3",
         "  epochs: three",
         "  lr: -1",
+        "lora: {r: 0}",
         ""));
     Run r = run("train", "--config", yaml.toString());
     assertEquals(2, r.code());
     String err = r.err();
-    for (String want : List.of("warmup_step", "did you mean 'warmup_steps'", "epochs", "three", "training.lr", "ratio", "1.5", "missing.jsonl", "bad.yaml:")) {
+    for (String want : List.of("warmup_step", "did you mean 'warmup_steps'", "epochs", "three", "training.lr", "ratio", "1.5", "missing.jsonl", "bad.yaml:",
+        "lora.r must be >= 1, got 0")) {
       assertTrue(err.contains(want), "missing '" + want + "' in:\n" + err);
     }
     assertTrue(!Files.exists(tmp.resolve("out")), "nothing may be written");

@@ -121,4 +121,34 @@ class TrainerTest {
       assertEquals(null, t.optimizer().state().get("lm_head.weight"), "frozen in stage 2: moments dropped");
     }
   }
+
+  @Test
+  void gradientAccumulationAndParameterGroups() throws Exception {
+    RunConfig.Training c = cfg();
+    c.gradAccum = 2;
+    c.checkpointEvery = 0;
+    RunConfig.ParamGroup frozenByLr = new RunConfig.ParamGroup();
+    frozenByLr.match = "^model\\.layers\\.0\\.";
+    frozenByLr.lrScale = 0.0;
+    frozenByLr.weightDecay = 0.0;
+    c.paramGroups = List.of(frozenByLr);
+    try (CausalLM model = Tiny.model(6)) {
+      Map<String, float[]> before = weights(model);
+      Trainer one = Tiny.trainer(tmp.resolve("accum"), model, c, 2, List.of());
+      one.run();
+      // Every optimizer step consumed two micro-batches: the steps are half the epoch's batches.
+      int batches = 0;
+      for (String line : Files.readAllLines(tmp.resolve("accum/out/metrics.jsonl"))) {
+        JsonNode n = Json.MAPPER.readTree(line);
+        if (n.path("kind").asText().equals("epoch")) {
+          batches += n.path("batches").asInt();
+        }
+      }
+      assertEquals(batches / 2, one.totalSteps());
+      Map<String, float[]> after = weights(model);
+      // lr_scale 0 and no decay: layer 0 never moves; the rest does.
+      assertArrayEquals(before.get("model.layers.0.mlp.up_proj.weight"), after.get("model.layers.0.mlp.up_proj.weight"));
+      assertTrue(!java.util.Arrays.equals(before.get("model.layers.1.mlp.up_proj.weight"), after.get("model.layers.1.mlp.up_proj.weight")));
+    }
+  }
 }
