@@ -23,7 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -79,7 +78,7 @@ public final class Compare {
       if (code != 0) {
         List<String> lines = Files.readAllLines(dir.resolve("train.log"));
         String tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
-        throw new IllegalStateException("compare: method '" + method + "' failed (exit " + code + "):\n" + tail + "\nfull log: "
+        throw new IllegalArgumentException("compare: method '" + method + "' failed (exit " + code + "):\n" + tail + "\nfull log: "
             + dir.resolve("train.log") + "; rerun that method alone with: retain train --config " + yaml);
       }
       double wall = (System.nanoTime() - t0) / 1e9;
@@ -132,9 +131,7 @@ public final class Compare {
         out.write(buf, 0, n);
       }
     }
-    if (!p.waitFor(24, TimeUnit.HOURS)) {
-      p.destroyForcibly();
-    }
+    p.waitFor();
     Files.move(log, dir.resolve("train.log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     return p.exitValue();
   }

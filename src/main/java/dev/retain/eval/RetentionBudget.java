@@ -8,8 +8,9 @@ package dev.retain.eval;
  * <ol>
  *   <li>At or above the budget: continue; the step is remembered as the best checkpoint that met
  *       the budget when its score is the highest seen so far.
- *   <li>Below the budget: escalate one level. Each level adds {@code replayStep} to the replay ratio
- *       (capped at {@code maxReplay}) and multiplies the distillation weight by {@code kdFactor}.
+ *   <li>Below the budget: escalate one level (up to the level where the replay boost reaches
+ *       {@code maxReplay}). Each level adds {@code replayStep} to the replay ratio of the coming epochs
+ *       (the ratio itself stays below 0.9) and multiplies the distillation weight by {@code kdFactor}.
  *   <li>Still below after {@code patience} consecutive escalations: roll back to the best checkpoint
  *       that met the budget (keeping the raised protections) and reset the count. Without such a
  *       checkpoint the run continues at the highest level and says so.
@@ -72,7 +73,8 @@ public final class RetentionBudget {
       return decision(Action.ROLLBACK, ratio, String.format("general score %.1f%% of base stayed below budget %.1f%% after %d "
           + "escalations: rolling back to step %d (%.1f%%)", 100 * ratio, 100 * budget, patience, bestStep, 100 * bestRatio));
     }
-    level++;
+    // Past the level where replay is capped, escalating only multiplies distillation further: stop there.
+    level = Math.min(level + 1, maxLevel());
     return decision(Action.ESCALATE, ratio, String.format("general score %.1f%% of base is below budget %.1f%%: level %d, "
         + "replay +%.2f, distillation x%.2f%s", 100 * ratio, 100 * budget, level, replayBoost(), kdScale(),
         bestStep < 0 && belowInARow > patience ? " (no checkpoint met the budget yet, so no rollback)" : ""));
@@ -82,7 +84,12 @@ public final class RetentionBudget {
     return new Decision(a, ratio, level, replayBoost(), kdScale(), a == Action.ROLLBACK ? bestStep : -1, reason);
   }
 
-  /** Added replay ratio at the current level (capped so the ratio stays at most maxReplay). */
+  /** The highest level: where the replay boost reaches maxReplay. */
+  public int maxLevel() {
+    return (int) Math.ceil(maxReplay / replayStep - 1e-9);
+  }
+
+  /** Added replay ratio at the current level (at most maxReplay). */
   public double replayBoost() {
     return Math.min(level * replayStep, maxReplay);
   }

@@ -77,7 +77,7 @@ public final class ParamSelector {
     if (t.startsWith("regex:")) {
       try {
         Pattern p = Pattern.compile(t.substring(6));
-        return (n, a, l) -> p.matcher(n).find();
+        return (n, a, l) -> !a && p.matcher(n).find();
       } catch (PatternSyntaxException e) {
         throw new IllegalArgumentException("selector '" + whole + "': invalid regex: " + e.getDescription());
       }

@@ -70,6 +70,11 @@ public final class Recipe {
     }
     try (Tokenizer tok = Tokenizer.load(tokFile); CausalLM model = buildModel(cfg, mode, tok)) {
       tok.checkFits(model.config, cfg.model != null ? cfg.model : output);
+      if (mode == Mode.PRETRAIN && (cfg.retention.ewc != null || cfg.retention.si != null || cfg.retention.l2sp != null
+          || cfg.retention.distillation != null || cfg.lora != null || cfg.adapters != null)) {
+        throw new IllegalArgumentException("retention terms, lora and adapters protect what a trained model knows; a model "
+            + "pretrained from random weights has nothing to protect: remove them from the pretrain config");
+      }
       int bos = model.config.bosTokenId;
       int eos = model.config.eosTokenIds.isEmpty() ? -1 : model.config.eosTokenIds.get(0);
       if (eos < 0) {
@@ -114,7 +119,8 @@ public final class Recipe {
       Encoder probeEncoder = new Encoder(tok, bos, eos, Math.max(cfg.data.seqLen, 256));
       List<Probes.Suite> suites = cfg.eval.probes == null ? List.of() : Probes.load(cfg.eval.probes);
       List<ProbeRunner.Result> before = List.of();
-      List<ProbeRunner.Result> seeded = suites.isEmpty() ? null : readResults(output.resolve("eval-before.json"), suites);
+      List<ProbeRunner.Result> seeded = suites.isEmpty() ? null
+          : readResults(output.resolve("eval-before.json"), suites, String.valueOf(cfg.model), cfg.eval.limit);
       if (seeded != null) {
         // Resumed, or seeded by retain compare: the base model's scores are already measured.
         before = seeded;
@@ -124,6 +130,15 @@ public final class Recipe {
         before = new ProbeRunner(model, probeEncoder, cfg.eval.maxNewTokens).run(suites, cfg.eval.limit);
         AtomicFiles.writeString(output.resolve("eval-before.json"),
             Json.PRETTY.writeValueAsString(new EvalReport(String.valueOf(cfg.model), before, null, null).json()) + "\n");
+      }
+
+      // The live general score is measured on eval.live_limit items: its base reference must be too.
+      double liveBase = Double.NaN;
+      if (!suites.isEmpty() && cfg.eval.every > 0) {
+        liveBase = new LiveProbes(new ProbeRunner(model, probeEncoder, cfg.eval.maxNewTokens), suites, cfg.eval.every,
+            cfg.eval.liveLimit, Double.NaN, null).measure().general();
+        out.printf("live probes on the base model: general %.3f (on %s items per suite)%n", liveBase,
+            cfg.eval.liveLimit == 0 ? "all" : Integer.toString(cfg.eval.liveLimit));
       }
 
       // Architecture level: LoRA or bottleneck adapters; the base weights freeze.
@@ -146,74 +161,83 @@ public final class Recipe {
       });
       List<LossTerm> terms = new ArrayList<>();
       List<AutoCloseable> closeAtEnd = new ArrayList<>();
-      RunConfig.Retention r = cfg.retention;
-      if (r.ewc != null) {
-        Importance fisher = fisher(cfg, model, general, output, out);
-        Ewc ewc = new Ewc(model, fisher, r.ewc.lambda);
-        terms.add(ewc);
-        closeAtEnd.add(ewc);
-      }
-      if (r.si != null) {
-        Importance previous = r.si.importance == null ? null : Importance.load(r.si.importance);
-        SynapticIntelligence si = new SynapticIntelligence(model, r.si.c, r.si.xi, previous);
-        terms.add(si);
-        closeAtEnd.add(si);
-      }
-      if (r.l2sp != null) {
-        L2SP l2 = new L2SP(model, r.l2sp.alpha);
-        terms.add(l2);
-        closeAtEnd.add(l2);
-      }
-      if (r.distillation != null) {
-        Distillation.On on = Distillation.On.parse(r.distillation.on);
-        if (adapter != null) {
-          terms.add(new Distillation(r.distillation.weight, r.distillation.temperature, on, generalNames));
-        } else {
-          // Full fine-tuning changes the base weights: the teacher is a frozen copy of the start.
-          CausalLM teacher = mode == Mode.TRAIN ? ModelLoader.load(cfg.model) : ModelLoader.random(model.config, cfg.seed,
-              cfg.architecture.initializerRange);
-          closeAtEnd.add(teacher);
-          terms.add(new Distillation(teacher, r.distillation.weight, r.distillation.temperature, on, generalNames));
-        }
-      }
-
-      // Live retention: probes every eval.every steps, and the retention budget acting on them.
-      LiveEval live = null;
-      if (!suites.isEmpty() && cfg.eval.every > 0) {
-        double baseGeneral = before == null ? Double.NaN : LiveProbes.mean(before, "general");
-        RetentionBudget budget = null;
-        if (cfg.eval.budget != null) {
-          if (Double.isNaN(baseGeneral) || baseGeneral <= 0) {
-            throw new IllegalArgumentException("eval.budget: the base model scores " + baseGeneral + " on the general probes of "
-                + cfg.eval.probes + "; the budget needs a general exact or choice suite the base model gets partly right");
-          }
-          budget = RetentionBudget.of(cfg.eval.budget);
-        }
-        live = new LiveProbes(new ProbeRunner(model, probeEncoder, cfg.eval.maxNewTokens), suites, cfg.eval.every,
-            cfg.eval.liveLimit, baseGeneral, budget);
-      }
-
-      Trainer trainer = new Trainer(new Trainer.Setup(model, mixture, packer, validation, cfg.training, cfg.seed,
-          output, terms, adapter, epochs, live));
-      if (existing == Existing.RESUME) {
-        Path latest = trainer.checkpoints().latest().orElseThrow(() -> new IllegalArgumentException(
-            output + ": --resume found no complete checkpoint under checkpoints/; start without --resume"));
-        out.println("resuming from " + latest);
-        trainer.resumeFrom(latest);
-      }
-      AtomicFiles.writeString(output.resolve("run.yaml"), ConfigBinder.toYaml(cfg));
-      out.println(ParameterReport.of(model, adapterNames).describe());
-      out.println("protections: " + protections(cfg, adapter, terms));
-      out.printf("%s: %d steps over %d epoch(s), batch %d x %d tokens, grad_accum %d%n", mode.name().toLowerCase(),
-          trainer.totalSteps(), epochs, cfg.training.batchSize, cfg.data.seqLen, cfg.training.gradAccum);
-
-      Trainer.Result result = trainer.run();
-
       try {
+        RunConfig.Retention r = cfg.retention;
+        if (r.ewc != null) {
+          Importance fisher = fisher(cfg, model, general, output, out);
+          Ewc ewc = new Ewc(model, fisher, r.ewc.lambda);
+          terms.add(ewc);
+          closeAtEnd.add(ewc);
+        }
+        if (r.si != null) {
+          Importance previous = r.si.importance == null ? null : Importance.load(r.si.importance);
+          SynapticIntelligence si = new SynapticIntelligence(model, r.si.c, r.si.xi, previous);
+          terms.add(si);
+          closeAtEnd.add(si);
+        }
+        if (r.l2sp != null) {
+          L2SP l2 = new L2SP(model, r.l2sp.alpha);
+          terms.add(l2);
+          closeAtEnd.add(l2);
+        }
+        if (r.distillation != null) {
+          Distillation.On on = Distillation.On.parse(r.distillation.on);
+          if (adapter != null) {
+            terms.add(new Distillation(r.distillation.weight, r.distillation.temperature, on, generalNames));
+          } else {
+            // Full fine-tuning changes the base weights: the teacher is a frozen copy of the start.
+            CausalLM teacher = mode == Mode.TRAIN ? ModelLoader.load(cfg.model) : ModelLoader.random(model.config, cfg.seed,
+                cfg.architecture.initializerRange);
+            closeAtEnd.add(teacher);
+            terms.add(new Distillation(teacher, r.distillation.weight, r.distillation.temperature, on, generalNames));
+          }
+        }
+
+        // Live retention: probes every eval.every steps, and the retention budget acting on them.
+        LiveEval live = null;
+        if (!suites.isEmpty() && cfg.eval.every > 0) {
+          double baseGeneral = liveBase;
+          RetentionBudget budget = null;
+          if (cfg.eval.budget != null) {
+            if (Double.isNaN(baseGeneral) || baseGeneral <= 0) {
+              throw new IllegalArgumentException("eval.budget: the base model scores " + baseGeneral + " on the general probes of "
+                  + cfg.eval.probes + "; the budget needs a general exact or choice suite the base model gets partly right");
+            }
+            budget = RetentionBudget.of(cfg.eval.budget);
+          }
+          live = new LiveProbes(new ProbeRunner(model, probeEncoder, cfg.eval.maxNewTokens), suites, cfg.eval.every,
+              cfg.eval.liveLimit, baseGeneral, budget);
+        }
+
+        Trainer trainer = new Trainer(new Trainer.Setup(model, mixture, packer, validation, cfg.training, cfg.seed,
+            output, terms, adapter, epochs, live));
+        if (existing == Existing.RESUME) {
+          Path latest = trainer.checkpoints().latest().orElseThrow(() -> new IllegalArgumentException(
+              output + ": --resume found no complete checkpoint under checkpoints/; start without --resume"));
+          checkSameRun(output.resolve("run.yaml"), cfg);
+          out.println("resuming from " + latest);
+          trainer.resumeFrom(latest);
+        }
+        AtomicFiles.writeString(output.resolve("run.yaml"), ConfigBinder.toYaml(cfg));
+        out.println(ParameterReport.of(model, adapterNames).describe());
+        out.println("protections: " + protections(cfg, adapter, terms));
+        out.printf("%s: %d steps over %d epoch(s), batch %d x %d tokens, grad_accum %d%n", mode.name().toLowerCase(),
+            trainer.totalSteps(), epochs, cfg.training.batchSize, cfg.data.seqLen, cfg.training.gradAccum);
+
+        Trainer.Result result = trainer.run();
+
         if (adapter != null) {
           Path adapterDir = output.resolve("adapter");
           adapter.save(adapterDir, baseName);
           out.println("adapter saved to " + adapterDir + " (" + adapter.type() + "; merge with retain export)");
+          List<String> baseTrained = result.state().trainedNames.stream().filter(n -> !adapterNames.contains(n)).toList();
+          if (!baseTrained.isEmpty()) {
+            // Base weights trained next to the adapter (e.g. a stage with +norm): they belong to the model.
+            Path modelDir = output.resolve("model");
+            ModelSaver.save(model, modelDir, dtype(cfg.training.saveDtype), cfg.model);
+            out.println(baseTrained.size() + " base weight(s) trained too (e.g. " + baseTrained.get(0) + "): the model is saved to "
+                + modelDir + "; apply the adapter to it, not to the original base");
+          }
         } else {
           Path modelDir = output.resolve("model");
           ModelSaver.save(model, modelDir, dtype(cfg.training.saveDtype), cfg.model);
@@ -251,6 +275,7 @@ public final class Recipe {
           AtomicFiles.writeString(output.resolve("eval.json"), Json.PRETTY.writeValueAsString(report.json()) + "\n");
           out.print(report.table());
         }
+        return result;
       } finally {
         for (AutoCloseable c : closeAtEnd) {
           try {
@@ -260,7 +285,6 @@ public final class Recipe {
           }
         }
       }
-      return result;
     }
   }
 
@@ -361,11 +385,14 @@ public final class Recipe {
   }
 
   /** Base-model probe results saved by the run that is being resumed. */
-  static List<ProbeRunner.Result> readResults(Path file, List<Probes.Suite> suites) throws IOException {
+  static List<ProbeRunner.Result> readResults(Path file, List<Probes.Suite> suites, String model, int limit) throws IOException {
     if (!Files.exists(file)) {
       return null;
     }
     com.fasterxml.jackson.databind.JsonNode root = Json.MAPPER.readTree(file.toFile());
+    if (!model.equals(root.path("model").asText())) {
+      return null; // measured on another model
+    }
     List<ProbeRunner.Result> out = new ArrayList<>();
     for (com.fasterxml.jackson.databind.JsonNode n : root.path("suites")) {
       com.fasterxml.jackson.databind.JsonNode a = n.path("after");
@@ -379,9 +406,49 @@ public final class Recipe {
       return null;
     }
     for (int i = 0; i < out.size(); i++) {
-      if (!out.get(i).name().equals(suites.get(i).name())) {
-        return null;
+      int n = limit > 0 ? Math.min(limit, suites.get(i).items().size()) : suites.get(i).items().size();
+      if (!out.get(i).name().equals(suites.get(i).name()) || out.get(i).n() != n) {
+        return null; // other suites or another eval.limit
       }
+    }
+    return out;
+  }
+
+  /** Keys that may change between a run and its resume: they do not change what the run computes. */
+  private static final Set<String> RESUMABLE = Set.of("output", "training.max_steps", "training.log_every",
+      "training.eval_every", "training.checkpoint_every", "training.keep_checkpoints", "eval", "data.cache_dir");
+
+  /** Refuses to resume a run with a config that changes what it computes (data, model, optimisation). */
+  static void checkSameRun(Path saved, RunConfig cfg) throws IOException {
+    if (!Files.exists(saved)) {
+      return;
+    }
+    Map<String, Object> before = flatten(new org.yaml.snakeyaml.Yaml().load(Files.readString(saved)), "");
+    Map<String, Object> now = flatten(new org.yaml.snakeyaml.Yaml().load(ConfigBinder.toYaml(cfg)), "");
+    List<String> changed = new ArrayList<>();
+    Set<String> keys = new java.util.TreeSet<>(before.keySet());
+    keys.addAll(now.keySet());
+    for (String k : keys) {
+      boolean free = RESUMABLE.stream().anyMatch(r -> k.equals(r) || k.startsWith(r + "."));
+      if (!free && !java.util.Objects.equals(before.get(k), now.get(k))) {
+        changed.add(k + ": " + before.get(k) + " -> " + now.get(k));
+      }
+    }
+    if (!changed.isEmpty()) {
+      throw new IllegalArgumentException("--resume: the config differs from the run's " + saved + " in " + changed
+          + "; resuming would not continue the same run. Undo the change or start a new run");
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> flatten(Object node, String prefix) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    if (node instanceof Map<?, ?> m) {
+      for (Map.Entry<?, ?> e : m.entrySet()) {
+        out.putAll(flatten(e.getValue(), prefix.isEmpty() ? String.valueOf(e.getKey()) : prefix + "." + e.getKey()));
+      }
+    } else {
+      out.put(prefix, node);
     }
     return out;
   }

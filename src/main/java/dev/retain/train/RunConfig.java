@@ -237,10 +237,15 @@ public class RunConfig implements Validatable {
         if ((s.epochs == null) == (s.steps == null)) {
           errors.add("training.stages[" + i + "]", "give exactly one of epochs or steps");
         }
-        try {
-          ParamSelector.parse(s.trainable);
-        } catch (IllegalArgumentException e) {
-          errors.add("training.stages[" + i + "].trainable", e.getMessage());
+        if (s.trainable != null) {
+          try {
+            ParamSelector.parse(s.trainable);
+          } catch (IllegalArgumentException e) {
+            errors.add("training.stages[" + i + "].trainable", e.getMessage());
+          }
+        }
+        if (i > 0 && (s.epochs == null) != (stages.get(0).epochs == null)) {
+          errors.add("training.stages[" + i + "]", "give every stage's length the same way (all in epochs or all in steps)");
         }
       }
       if (!List.of("f32", "bf16", "f16").contains(saveDtype)) {
@@ -259,8 +264,9 @@ public class RunConfig implements Validatable {
   /** One stage of staged unfreezing. */
   public static class Stage {
     @Doc("a name for logs") public String name;
-    @Doc("what trains in this stage (selector expression)") public String trainable = "all";
-    @Doc("peak learning rate of this stage") @Range(min = 0, minExclusive = true) public double lr = 3e-4;
+    @Doc("what trains in this stage (selector expression); default: adapters when lora or adapters are on, else all")
+    public String trainable;
+    @Doc("peak learning rate of this stage (default: training.lr)") @Range(min = 0, minExclusive = true) public Double lr;
     @Doc("length in epochs") @Range(min = 1) public Integer epochs;
     @Doc("length in optimizer steps") @Range(min = 1) public Integer steps;
   }

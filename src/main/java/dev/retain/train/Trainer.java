@@ -153,7 +153,8 @@ public final class Trainer {
         throw new IllegalArgumentException("training.stages[" + i + "] is empty (steps " + start + " to " + end + ")");
       }
       String name = st.name != null ? st.name : "stage" + (i + 1);
-      out.add(new StageSpan(name, ParamSelector.parse(st.trainable), st.lr, start, end));
+      String what = st.trainable != null ? st.trainable : s.adapterNames().isEmpty() ? "all" : "adapters";
+      out.add(new StageSpan(name, ParamSelector.parse(what), st.lr != null ? st.lr : cfg.lr, start, end));
       start = end;
     }
     return out;
@@ -252,7 +253,6 @@ public final class Trainer {
       }
       Map<String, Double> val = evaluate();
       checkpoint();
-      progress.finish();
       return new Result(state, val, (System.nanoTime() - startNanos) / 1e9, state.tokensSeen);
     } finally {
       progress.finish();
@@ -262,7 +262,8 @@ public final class Trainer {
 
   private LrSchedule schedule(StageSpan stage) {
     LrSchedule.Kind kind = LrSchedule.Kind.valueOf(cfg.schedule.name());
-    int len = (int) (stage.end() - stage.start());
+    // A run capped by max_steps decays over the steps it will actually take.
+    int len = (int) (Math.min(stage.end(), totalSteps) - stage.start());
     return new LrSchedule(kind, Math.min(cfg.warmupSteps, Math.max(0, len - 1)), len, cfg.minLrRatio);
   }
 
@@ -291,6 +292,7 @@ public final class Trainer {
     }
     boolean changed = !next.keySet().equals(trainable.keySet());
     trainable = next;
+    state.trainedNames.addAll(next.keySet());
     if (state.stage != i) {
       state.stage = i;
       state.stageStep = 0;
@@ -520,7 +522,8 @@ public final class Trainer {
         epochBatches = s.packer().pack(plan);
         if (state.batchInEpoch == 0 && progress != null) {
           progress.println("epoch " + (state.epoch + 1) + "/" + s.epochs() + ": " + plan.summary());
-          ObjectNode rec = metrics.newRecord("epoch", state.step);
+          // Logged as part of the step it starts, so a resume before that step writes it again exactly once.
+          ObjectNode rec = metrics.newRecord("epoch", state.step + 1);
           rec.put("epoch", state.epoch);
           rec.put("scheduled_general_share", plan.scheduledRatio());
           rec.put("general_share", plan.realisedGeneralShare());
@@ -610,7 +613,7 @@ public final class Trainer {
       case CONTINUE -> {
         if (budget.bestStep() == state.step) {
           state.extra.put("budget", budget.state());
-          bestCheckpoints().save(state, trainable, optimizer, termState());
+          bestCheckpoints().save(state, trained(), optimizer, termState());
         }
       }
       case ESCALATE -> applyProtections(budget);
@@ -661,7 +664,17 @@ public final class Trainer {
   }
 
   private void checkpoint() throws IOException {
-    checkpoints.save(state, trainable, optimizer, termState());
+    checkpoints.save(state, trained(), optimizer, termState());
+  }
+
+  /** Parameters trained in this or an earlier stage: a stage-2 checkpoint must keep stage 1's training. */
+  private Map<String, Parameter> trained() {
+    Map<String, Parameter> out = new LinkedHashMap<>();
+    Map<String, Parameter> all = model.allParameters();
+    for (String n : state.trainedNames) {
+      out.put(n, all.get(n));
+    }
+    return out;
   }
 
   public Checkpoints checkpoints() {

@@ -22,6 +22,8 @@ public final class TrainerState {
   public long tokensSeen;
   /** Batches skipped because of a non-finite loss (when configured to skip). */
   public long skippedBatches;
+  /** Every parameter trained so far in any stage: what a checkpoint must hold to restore the run. */
+  public java.util.Set<String> trainedNames = new java.util.LinkedHashSet<>();
   /** Per-parameter Adam step counts (t), by name. */
   public Map<String, Long> adamSteps = new LinkedHashMap<>();
   /** Free-form state of retention terms (e.g. SI's running sums live in tensors; counters here). */

@@ -144,4 +144,24 @@ class TrainMethodsTest {
       assertEquals(lora.parameterNames(), t.trainableNames());
     }
   }
+
+  @Test
+  void resumeRefusesAChangedConfig() throws Exception {
+    train("r", "training.max_steps=2", "training.checkpoint_every=1");
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    PrintStream err = System.err;
+    PrintStream out = System.out;
+    int code;
+    try {
+      System.setErr(new PrintStream(buf, true));
+      System.setOut(new PrintStream(new ByteArrayOutputStream(), true));
+      code = Main.execute("train", "--config", yaml.toString(), "--output", tmp.resolve("r").toString(), "--resume",
+          "--set", "training.max_steps=4", "--set", "training.lr=0.5");
+    } finally {
+      System.setErr(err);
+      System.setOut(out);
+    }
+    assertEquals(2, code);
+    assertTrue(buf.toString().contains("training.lr: 0.003 -> 0.5") && !buf.toString().contains("max_steps"), buf.toString());
+  }
 }

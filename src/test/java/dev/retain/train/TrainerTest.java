@@ -151,4 +151,38 @@ class TrainerTest {
       assertTrue(!java.util.Arrays.equals(before.get("model.layers.1.mlp.up_proj.weight"), after.get("model.layers.1.mlp.up_proj.weight")));
     }
   }
+
+  @Test
+  void resumeAcrossAStageSwitchKeepsEarlierStagesTraining() throws Exception {
+    RunConfig.Training c = cfg();
+    RunConfig.Stage s1 = new RunConfig.Stage();
+    s1.trainable = "top:1+head";
+    s1.steps = 3;
+    RunConfig.Stage s2 = new RunConfig.Stage();
+    s2.trainable = "regex:mlp";
+    s2.steps = 4;
+    c.stages = List.of(s1, s2);
+    c.checkpointEvery = 5;
+    Path a = Files.createDirectories(tmp.resolve("a"));
+    Path b = Files.createDirectories(tmp.resolve("b"));
+    Map<String, float[]> full;
+    try (CausalLM model = Tiny.model(8)) {
+      Tiny.trainer(a, model, c, 2, List.of()).run();
+      full = weights(model);
+    }
+    try (CausalLM model = Tiny.model(8)) {
+      Trainer t = Tiny.trainer(b, model, c, 2, List.of());
+      t.stopAfter(6); // killed in stage 2; the checkpoint at step 5 must still hold stage 1's head
+      t.run();
+    }
+    try (CausalLM model = Tiny.model(8)) {
+      Trainer t = Tiny.trainer(b, model, c, 2, List.of());
+      t.resumeFrom(t.checkpoints().latest().orElseThrow());
+      t.run();
+      Map<String, float[]> resumed = weights(model);
+      for (String k : full.keySet()) {
+        assertArrayEquals(full.get(k), resumed.get(k), k);
+      }
+    }
+  }
 }
