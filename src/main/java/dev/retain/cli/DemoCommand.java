@@ -24,7 +24,8 @@ final class DemoCommand implements Callable<Integer> {
   static final Map<String, List<String>> PRESETS = Map.of(
       "quick", List.of(),
       "full", List.of("training.max_steps=", "training.epochs=3", "eval.limit=0", "eval.live_limit=100"),
-      "smoke", List.of("training.max_steps=3", "eval.limit=4", "eval.every=0", "retention.ewc.samples=4"));
+      "smoke", List.of("training.max_steps=3", "eval.limit=4", "eval.every=0", "retention.ewc.samples=4",
+          "data.sources.cardio.validation=", "data.sources.general.validation="));
 
   @Option(names = "--preset", defaultValue = "quick", description = "quick (default, ~15 min), full or smoke")
   String preset;
