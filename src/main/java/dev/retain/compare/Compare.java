@@ -50,7 +50,7 @@ public final class Compare {
       throw new IllegalArgumentException(o.config() + ": compare needs eval.probes (the probe suites that measure "
           + "general and domain knowledge)");
     }
-    Path root = o.output() != null ? o.output() : user.output;
+    Path root = outputRoot(o.output(), user.output);
     Files.createDirectories(root.resolve("configs"));
     Map<String, String> desc = Methods.descriptions();
     List<MethodResult> results = new ArrayList<>();
@@ -96,6 +96,19 @@ public final class Compare {
     out.println(ComparisonReport.markdownTable(c));
     out.println("report: " + files.stream().map(Path::toString).reduce((a, b) -> a + ", " + b).orElse(""));
     return c;
+  }
+
+  /**
+   * The comparison's folder: --output (relative to the working directory) or the config's output,
+   * made absolute, because each method's config is written under {@code <root>/configs/} and a
+   * relative output there would be read relative to that folder by the child run.
+   */
+  static Path outputRoot(Path cliOutput, Path configOutput) {
+    Path p = cliOutput != null ? cliOutput : configOutput;
+    if (p == null) {
+      throw new IllegalArgumentException("compare: no output folder; give --output or set output: in the config");
+    }
+    return p.toAbsolutePath().normalize();
   }
 
   /** Runs `retain train` for one method in a child JVM, its output teed to <dir>/train.log. */

@@ -93,4 +93,14 @@ class CompareTest {
     assertTrue(c.methods().get(0).peakRssBytes() > 0 && c.methods().get(0).curve().size() >= 1);
     assertTrue(Files.exists(tmp.resolve("cmp/lora/adapter/adapter_config.json")));
   }
+
+  @Test
+  void relativeOutputBecomesAbsoluteForTheChildRuns() {
+    // A relative --output once reached each method's config (written under <output>/configs/) as is,
+    // and the child run read it relative to that folder: runs/demo/configs/runs/demo/naive.
+    Path root = Compare.outputRoot(Path.of("runs/demo"), null);
+    assertTrue(root.isAbsolute(), root.toString());
+    assertEquals(Path.of("").toAbsolutePath().resolve("runs/demo"), root);
+    assertEquals(Path.of("/x/cmp"), Compare.outputRoot(null, Path.of("/x/cmp")));
+  }
 }
