@@ -24,6 +24,8 @@ import picocli.CommandLine.Command;
       TokenizerCommand.class,
       ImportanceCommand.class,
       ExportCommand.class,
+      BenchCommand.class,
+      PlanCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -1,0 +1,55 @@
+package dev.retain.bench;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/** What one benchmark case runs. Names are stable: they key the JSON output and the peer's --case. */
+public enum BenchCase {
+  /** Every weight trains (embedding, norms, head included). */
+  FULL("full", "full fine-tuning", true),
+  /** LoRA on q_proj and v_proj (PEFT's default), base frozen. */
+  LORA_QV("lora_qv", "LoRA q,v", true),
+  /** LoRA on all seven projections of every layer. */
+  LORA_ALL("lora_all", "LoRA all-linear", true),
+  /** LoRA q,v plus distillation from the base model (adapters off) on every row. */
+  LORA_KD("lora_kd", "LoRA q,v + distillation", true),
+  /** Full fine-tuning plus the EWC penalty over every weight. */
+  FULL_EWC("full_ewc", "full + EWC", true),
+  /** Forward pass and CE without gradients (held-out evaluation). */
+  EVAL("eval", "evaluation (forward only)", false),
+  /** Greedy generation, batch 1, with the KV cache. */
+  GENERATE("generate", "generation (KV cache)", false);
+
+  public final String id;
+  public final String title;
+  public final boolean training;
+
+  BenchCase(String id, String title, boolean training) {
+    this.id = id;
+    this.title = title;
+    this.training = training;
+  }
+
+  /** By id ("full", "lora_qv", ...). */
+  public static BenchCase of(String id) {
+    String s = id.trim().toLowerCase(Locale.ROOT).replace('-', '_');
+    for (BenchCase c : values()) {
+      if (c.id.equals(s)) {
+        return c;
+      }
+    }
+    throw new IllegalArgumentException("unknown benchmark case '" + id + "'; known: "
+        + String.join(", ", Arrays.stream(values()).map(c -> c.id).toList()));
+  }
+
+  /** Whether the case trains LoRA adapters. */
+  public boolean lora() {
+    return this == LORA_QV || this == LORA_ALL || this == LORA_KD;
+  }
+
+  /** Every case, in table order. */
+  public static List<BenchCase> all() {
+    return List.of(values());
+  }
+}
