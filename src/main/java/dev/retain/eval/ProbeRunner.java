@@ -20,7 +20,7 @@ import java.util.Set;
 /**
  * Runs probe suites on a model: exact match of greedy answers (KV-cache generation, stopped at eos
  * or a newline, then {@link Probes#normalise}), multiple choice by the summed log-likelihood of
- * each choice's tokens given the prompt (all choices of several items in one batched pass), and
+ * each choice's tokens (" " + choice, then eos, as training encodes a completion) given the prompt (all choices of several items in one batched pass), and
  * cross-entropy on text. Accuracies carry Wilson 95% intervals.
  */
 public final class ProbeRunner {
@@ -111,6 +111,12 @@ public final class ProbeRunner {
     return encoder.tokenizer().decode(out);
   }
 
+  /** A choice as a completion of the prompt: after a space, unless the prompt or the choice has one. */
+  static String choiceText(String prompt, String choice) {
+    boolean spaced = choice.startsWith(" ") || prompt.isEmpty() || Character.isWhitespace(prompt.charAt(prompt.length() - 1));
+    return spaced ? choice : " " + choice;
+  }
+
   /** For each item: {chosen index, right index}. One forward pass over every choice of the items. */
   List<int[]> choose(List<Probes.Item> items) {
     List<int[]> rows = new ArrayList<>();
@@ -118,10 +124,17 @@ public final class ProbeRunner {
     for (Probes.Item it : items) {
       int[] prompt = encoder.completionPrompt(it.prompt());
       for (String c : it.choices()) {
-        int[] choice = encoder.tokenizer().encode(c);
-        int[] row = new int[prompt.length + choice.length];
+        // Scored as training encodes a completion: " " + choice, then eos (docs/probes.md). Without
+        // the space the choice starts with a token the model never saw after "Answer:", and without
+        // eos a choice that is the prefix of a longer answer is not penalised for stopping.
+        int[] choice = encoder.tokenizer().encode(choiceText(it.prompt(), c));
+        int eos = encoder.eos();
+        int[] row = new int[prompt.length + choice.length + (eos >= 0 ? 1 : 0)];
         System.arraycopy(prompt, 0, row, 0, prompt.length);
         System.arraycopy(choice, 0, row, prompt.length, choice.length);
+        if (eos >= 0) {
+          row[row.length - 1] = eos;
+        }
         spans.add(new int[] {rows.size(), prompt.length, row.length});
         rows.add(row);
       }

@@ -62,7 +62,10 @@ class ProbeRunnerTest {
         double best = Double.NEGATIVE_INFINITY;
         int argmax = -1;
         for (int c = 0; c < 4; c++) {
-          double ll = directLogLikelihood(model, prompt, tok.encode(item.choices().get(c)));
+          int[] choice = tok.encode(item.choices().get(c));
+          int[] withEos = java.util.Arrays.copyOf(choice, choice.length + 1);
+          withEos[choice.length] = 2;
+          double ll = directLogLikelihood(model, prompt, withEos);
           if (ll > best) {
             best = ll;
             argmax = c;
@@ -93,5 +96,14 @@ class ProbeRunnerTest {
     Files.writeString(tmp.resolve("m.jsonl"), "{\"prompt\": \"x\"}\n");
     String m = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> Probes.load(tmp)).getMessage();
     assertTrue(m.contains("m.jsonl:1") && m.contains("answer"), m);
+  }
+
+  @Test
+  void choicesAreScoredAsTrainingEncodesACompletion() {
+    // "Answer:" + " aorta" is how a prompt/completion pair is written; a prompt ending in white space
+    // or a choice with its own space gets none added.
+    assertEquals(" aorta", ProbeRunner.choiceText("Question: x?\nAnswer:", "aorta"));
+    assertEquals("pumps blood", ProbeRunner.choiceText("the heart ", "pumps blood"));
+    assertEquals(" aorta", ProbeRunner.choiceText("Answer:", " aorta"));
   }
 }
