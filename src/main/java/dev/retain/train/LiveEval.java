@@ -17,6 +17,11 @@ public interface LiveEval {
   /** The base model's general score, the budget's reference. */
   double baseGeneral();
 
+  /** The base model's scores on the same items (the curves' step 0), or null when not measured. */
+  default Scores base() {
+    return null;
+  }
+
   /** The retention budget, or null when none is set. */
   RetentionBudget budget();
 

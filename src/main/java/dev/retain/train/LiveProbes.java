@@ -17,16 +17,17 @@ public final class LiveProbes implements LiveEval {
   private final List<Probes.Suite> suites;
   private final int every;
   private final int limit;
-  private final double baseGeneral;
+  private final Scores base;
   private final RetentionBudget budget;
 
-  public LiveProbes(ProbeRunner runner, List<Probes.Suite> suites, int every, int limit, double baseGeneral,
+  /** {@code base}: the same probes measured on the base model (null while measuring it). */
+  public LiveProbes(ProbeRunner runner, List<Probes.Suite> suites, int every, int limit, Scores base,
                     RetentionBudget budget) {
     this.runner = runner;
     this.suites = suites;
     this.every = every;
     this.limit = limit;
-    this.baseGeneral = baseGeneral;
+    this.base = base;
     this.budget = budget;
   }
 
@@ -58,7 +59,12 @@ public final class LiveProbes implements LiveEval {
 
   @Override
   public double baseGeneral() {
-    return baseGeneral;
+    return base == null ? Double.NaN : base.general();
+  }
+
+  @Override
+  public Scores base() {
+    return base;
   }
 
   @Override

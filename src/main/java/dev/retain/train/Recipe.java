@@ -133,11 +133,11 @@ public final class Recipe {
       }
 
       // The live general score is measured on eval.live_limit items: its base reference must be too.
-      double liveBase = Double.NaN;
+      LiveEval.Scores liveBase = null;
       if (!suites.isEmpty() && cfg.eval.every > 0) {
         liveBase = new LiveProbes(new ProbeRunner(model, probeEncoder, cfg.eval.maxNewTokens), suites, cfg.eval.every,
-            cfg.eval.liveLimit, Double.NaN, null).measure().general();
-        out.printf("live probes on the base model: general %.3f (on %s items per suite)%n", liveBase,
+            cfg.eval.liveLimit, null, null).measure();
+        out.printf("live probes on the base model: general %.3f (on %s items per suite)%n", liveBase.general(),
             cfg.eval.liveLimit == 0 ? "all" : Integer.toString(cfg.eval.liveLimit));
       }
 
@@ -196,7 +196,7 @@ public final class Recipe {
         // Live retention: probes every eval.every steps, and the retention budget acting on them.
         LiveEval live = null;
         if (!suites.isEmpty() && cfg.eval.every > 0) {
-          double baseGeneral = liveBase;
+          double baseGeneral = liveBase.general();
           RetentionBudget budget = null;
           if (cfg.eval.budget != null) {
             if (Double.isNaN(baseGeneral) || baseGeneral <= 0) {
@@ -206,7 +206,7 @@ public final class Recipe {
             budget = RetentionBudget.of(cfg.eval.budget);
           }
           live = new LiveProbes(new ProbeRunner(model, probeEncoder, cfg.eval.maxNewTokens), suites, cfg.eval.every,
-              cfg.eval.liveLimit, baseGeneral, budget);
+              cfg.eval.liveLimit, liveBase, budget);
         }
 
         Trainer trainer = new Trainer(new Trainer.Setup(model, mixture, packer, validation, cfg.training, cfg.seed,

@@ -219,6 +219,9 @@ public final class Trainer {
     boolean resumed = state.step > 0;
     metrics = new MetricsLog(s.output().resolve("metrics.jsonl"), resumed ? state.step : -1);
     progress = new Progress("train", totalSteps);
+    if (!resumed && s.live() != null && s.live().base() != null) {
+      writeProbe(s.live().base()); // step 0 of the learning and forgetting curves: the base model
+    }
     describeStage(state.stage);
     long tokensAtStart = state.tokensSeen;
     try {
@@ -580,13 +583,8 @@ public final class Trainer {
     return out;
   }
 
-  /**
-   * Measures the live probes, logs them, and lets the retention budget act: raise the replay ratio
-   * of the coming epochs and the distillation weight, or return to the best checkpoint that met the
-   * budget (its weights and optimizer moments; the data position and step count go on).
-   */
-  private void liveEval() throws IOException {
-    LiveEval.Scores sc = s.live().measure();
+  /** One "probe" record of metrics.jsonl: the live scores at this step. */
+  private void writeProbe(LiveEval.Scores sc) throws IOException {
     ObjectNode rec = metrics.newRecord("probe", state.step);
     rec.put("general", sc.general());
     rec.put("domain", sc.domain());
@@ -594,6 +592,16 @@ public final class Trainer {
     ObjectNode suites = rec.putObject("suites");
     sc.suites().forEach(suites::put);
     metrics.write(rec);
+  }
+
+  /**
+   * Measures the live probes, logs them, and lets the retention budget act: raise the replay ratio
+   * of the coming epochs and the distillation weight, or return to the best checkpoint that met the
+   * budget (its weights and optimizer moments; the data position and step count go on).
+   */
+  private void liveEval() throws IOException {
+    LiveEval.Scores sc = s.live().measure();
+    writeProbe(sc);
     RetentionBudget budget = s.live().budget();
     if (budget == null) {
       progress.println(String.format("probes step %d: general %.3f, domain %.3f", state.step, sc.general(), sc.domain()));
