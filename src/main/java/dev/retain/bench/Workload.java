@@ -25,6 +25,7 @@ import dev.retain.tensor.Backend;
 import dev.retain.tensor.Grads;
 import dev.retain.tensor.Ops;
 import dev.retain.train.AdamW;
+import dev.retain.train.GradClip;
 import dev.retain.train.LossTerm;
 import dev.retain.train.StepContext;
 import java.util.ArrayList;
@@ -389,23 +390,10 @@ public final class Workload implements AutoCloseable {
   }
 
   private double clipAndCheck() {
-    double sq = 0;
-    List<NDArray> grads = new ArrayList<>();
-    for (Parameter p : trainable.values()) {
-      NDArray g = Grads.of(p.data());
-      if (g != null) {
-        grads.add(g);
-        sq += g.square().sum().getFloat();
-      }
-    }
-    double norm = Math.sqrt(sq);
+    List<NDArray> grads = GradClip.gradients(trainable.values());
+    double norm = GradClip.globalNorm(grads);
     check("gradient norm", (float) norm);
-    if (norm > GRAD_CLIP) {
-      double scale = GRAD_CLIP / (norm + 1e-6);
-      for (NDArray g : grads) {
-        g.muli(scale);
-      }
-    }
+    GradClip.clip(grads, norm, GRAD_CLIP);
     return norm;
   }
 

@@ -463,16 +463,8 @@ public final class Trainer {
 
   /** Global gradient norm, clipped in place; NaN when non-finite and skipping (the step is dropped). */
   private double clipAndCheck() {
-    double sq = 0;
-    List<NDArray> grads = new ArrayList<>();
-    for (Parameter p : trainable.values()) {
-      NDArray g = Grads.of(p.data());
-      if (g != null) {
-        grads.add(g);
-        sq += g.square().sum().getFloat();
-      }
-    }
-    double norm = Math.sqrt(sq);
+    List<NDArray> grads = GradClip.gradients(trainable.values());
+    double norm = GradClip.globalNorm(grads);
     if (!Double.isFinite(norm)) {
       if (cfg.nonFinite == RunConfig.NonFinite.SKIP) {
         state.skippedBatches++;
@@ -481,12 +473,7 @@ public final class Trainer {
       throw new NonFiniteException("the gradient norm is " + norm + " at step " + (state.step + 1)
           + "; lower the learning rate or set training.non_finite: skip");
     }
-    if (cfg.gradClip > 0 && norm > cfg.gradClip) {
-      double scale = cfg.gradClip / (norm + 1e-6);
-      for (NDArray g : grads) {
-        g.muli(scale);
-      }
-    }
+    GradClip.clip(grads, norm, cfg.gradClip);
     return norm;
   }
 
