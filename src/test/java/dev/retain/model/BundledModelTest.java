@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The bundled base model (models/retain-base) loads with its tokenizer and answers held-out general
- * questions greedily: facts it was taught with other phrasings. The bound is the interim model's
- * (see models/README.md); raise it when the fully pretrained base replaces it.
+ * questions greedily: facts it was taught with other phrasings. The base answers 88.5% of the
+ * whole suite (models/README.md); 30 of these 40 leaves room for BF16 rounding, not for a broken model.
  */
 class BundledModelTest {
   @Test
@@ -28,7 +28,7 @@ class BundledModelTest {
           .filter(s -> s.name().equals("general-facts")).findFirst().orElseThrow();
       ProbeRunner.Result r = runner.run(facts, 40);
       System.out.printf("bundled base: general-facts %d/40 right%n", r.correct());
-      assertTrue(r.correct() >= 10, "only " + r.correct() + " of 40 held-out facts answered right");
+      assertTrue(r.correct() >= 30, "only " + r.correct() + " of 40 held-out facts answered right");
       String a = runner.answer(facts.items().get(0).prompt());
       assertTrue(!a.isBlank(), "greedy answer is empty");
     }
