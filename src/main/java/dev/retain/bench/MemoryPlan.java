@@ -32,10 +32,10 @@ import java.util.Set;
  *   <li><b>backward</b>: what lives only during backward: the three contiguous copies that matmul
  *       makes of q, k^T and v per layer (non-contiguous after RoPE and the head transpose) and that
  *       the batched matmul saves, plus the two BT V gradients of log-softmax at the head.
- *   <li><b>optimizer</b>: the temporaries of the gradient norm (one square per tensor) and of the
- *       AdamW update (five per tensor) that also live until the step ends: 6 x 4 bytes per trainable
- *       parameter. The larger of backward and optimizer is added, since one is freed before the
- *       other peaks.
+ *   <li><b>optimizer</b>: the gradient norm's squares (one per tensor, held until the step ends: 4
+ *       bytes per trainable parameter) plus the AdamW update's five temporaries of one tensor at a
+ *       time (AdamW frees them per tensor): 20 bytes x the largest trainable tensor. The larger of
+ *       backward and optimizer is added, since one is freed before the other peaks.
  *   <li><b>allocator slack</b>: glibc's heap fragments as the same tensors are freed and allocated
  *       again step after step; the peak grows over the first few steps and then stays flat. Measured
  *       on base and 25m at batch 4 to 16: 6% to 24% (once 41%) of step tensors + transient, typically
@@ -90,12 +90,31 @@ public final class MemoryPlan {
     long activations = F32 * stepElements();
     items.add(new Item("activations", activations, "every tensor of the forward pass and loss, held to the step's end"));
     long backward = F32 * backwardElements();
-    long optimizer = 6 * F32 * trainableParams;
+    long optimizer = F32 * trainableParams + 5 * F32 * largestTrainable();
     items.add(backward >= optimizer
         ? new Item("backward", backward, "matmul copies of q, k^T, v saved for backward + 2 B T V logit gradients")
-        : new Item("optimizer", optimizer, "norm and AdamW temporaries, 24 B x trainable"));
+        : new Item("optimizer", optimizer, "norm squares 4 B x trainable + AdamW temporaries 20 B x the largest tensor"));
     items.add(new Item("allocator", Math.round(ALLOCATOR_SLACK * (activations + Math.max(backward, optimizer))),
         "glibc heap fragmentation over steps, 15% of activations + transient (measured)"));
+  }
+
+  /** Elements of the largest trainable tensor (full: the largest weight; LoRA: the largest A or B). */
+  long largestTrainable() {
+    long max = 0;
+    if (mode == Mode.FULL) {
+      for (long[] shape : ModelLoader.expectedShapes(config).values()) {
+        long k = 1;
+        for (long d : shape) {
+          k *= d;
+        }
+        max = Math.max(max, k);
+      }
+      return max;
+    }
+    for (String m : targets) {
+      max = Math.max(max, (long) r * Math.max(Flops.in(config, m), Flops.out(config, m)));
+    }
+    return max;
   }
 
   /** Full fine-tuning. */

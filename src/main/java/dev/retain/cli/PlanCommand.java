@@ -42,8 +42,8 @@ final class PlanCommand implements Callable<Integer> {
   @Option(names = "--seq", defaultValue = "128", description = "tokens per row (default ${DEFAULT-VALUE})")
   int seq;
 
-  @Option(names = "--runtime-mib", description = "JVM + libtorch resident memory before the model (default: measured here, "
-      + MemoryPlan.DEFAULT_RUNTIME_BYTES / (1 << 20) + " MiB)")
+  @Option(names = "--runtime-mib", description = "JVM + libtorch resident memory before the model (default: "
+      + MemoryPlan.DEFAULT_RUNTIME_BYTES / (1 << 20) + " MiB, measured on the benchmark machine)")
   Long runtimeMib;
 
   @Override

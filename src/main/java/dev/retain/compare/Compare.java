@@ -232,6 +232,9 @@ public final class Compare {
   static String describeData(RunConfig cfg) {
     Map<String, String> parts = new LinkedHashMap<>();
     cfg.data.sources.forEach((k, v) -> parts.put(k, v.role.name().toLowerCase(java.util.Locale.ROOT) + " " + v.train.getFileName()));
-    return parts.toString() + ", seq_len " + cfg.data.seqLen + ", " + cfg.training.epochs + " epoch(s)";
+    String length = cfg.training.maxSteps != null
+        ? cfg.training.maxSteps + " steps of " + cfg.training.batchSize + " rows"
+        : cfg.training.epochs + " epoch(s)";
+    return parts.toString() + ", seq_len " + cfg.data.seqLen + ", " + length;
   }
 }

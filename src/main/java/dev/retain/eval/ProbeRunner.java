@@ -166,7 +166,7 @@ public final class ProbeRunner {
       for (int c = 0; c < it.choices().size(); c++, k++) {
         int[] sp = spans.get(k);
         double s = 0;
-        for (int i = sp[1]; i < sp[2]; i++) {
+        for (int i = Math.max(1, sp[1]); i < sp[2]; i++) { // token 0 has no prediction (empty prompt, no bos)
           s += logp[sp[0] * (t - 1) + (i - 1)];
         }
         if (s > bestScore) {
