@@ -32,10 +32,9 @@ import java.util.Set;
  *   <li><b>backward</b>: what lives only during backward: the three contiguous copies that matmul
  *       makes of q, k^T and v per layer (non-contiguous after RoPE and the head transpose) and that
  *       the batched matmul saves, plus the two BT V gradients of log-softmax at the head.
- *   <li><b>optimizer</b>: the gradient norm's squares (one per tensor, held until the step ends: 4
- *       bytes per trainable parameter) plus the AdamW update's five temporaries of one tensor at a
- *       time (AdamW frees them per tensor): 20 bytes x the largest trainable tensor. The larger of
- *       backward and optimizer is added, since one is freed before the other peaks.
+ *   <li><b>optimizer</b>: the AdamW update's three temporaries of one tensor at a time (AdamW frees
+ *       them per tensor; the gradient norm makes none): 12 bytes x the largest trainable tensor. The
+ *       larger of backward and optimizer is added, since one is freed before the other peaks.
  *   <li><b>allocator slack</b>: glibc's heap fragments as the same tensors are freed and allocated
  *       again step after step; the peak grows over the first few steps and then stays flat. Measured
  *       on base and 25m at batch 4 to 16: 6% to 24% (once 41%) of step tensors + transient, typically
@@ -90,10 +89,10 @@ public final class MemoryPlan {
     long activations = F32 * stepElements();
     items.add(new Item("activations", activations, "every tensor of the forward pass and loss, held to the step's end"));
     long backward = F32 * backwardElements();
-    long optimizer = F32 * trainableParams + 5 * F32 * largestTrainable();
+    long optimizer = 3 * F32 * largestTrainable();
     items.add(backward >= optimizer
         ? new Item("backward", backward, "matmul copies of q, k^T, v saved for backward + 2 B T V logit gradients")
-        : new Item("optimizer", optimizer, "norm squares 4 B x trainable + AdamW temporaries 20 B x the largest tensor"));
+        : new Item("optimizer", optimizer, "AdamW temporaries, 12 B x the largest tensor"));
     items.add(new Item("allocator", Math.round(ALLOCATOR_SLACK * (activations + Math.max(backward, optimizer))),
         "glibc heap fragmentation over steps, 15% of activations + transient (measured)"));
   }

@@ -27,7 +27,8 @@ public final class GradClip {
   public static double globalNorm(List<NDArray> grads) {
     double sq = 0;
     for (NDArray g : grads) {
-      sq += g.square().sum().getFloat();
+      double n = g.norm().getFloat(); // one reduction, no temporary the size of g
+      sq += n * n;
     }
     return Math.sqrt(sq);
   }
