@@ -18,10 +18,11 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Runs probe suites on a model: exact match of greedy answers (KV-cache generation, stopped at eos
- * or a newline, then {@link Probes#normalise}), multiple choice by the summed log-likelihood of
- * each choice's tokens (" " + choice, then eos, as training encodes a completion) given the prompt (all choices of several items in one batched pass), and
- * cross-entropy on text. Accuracies carry Wilson 95% intervals.
+ * Runs probe suites on a model: exact match of greedy answers (batched KV-cache generation, each row
+ * stopped at eos or a newline, then {@link Probes#normalise}), multiple choice by the summed
+ * log-likelihood of each choice's tokens (" " + choice, then eos, as training encodes a completion)
+ * given the prompt (all choices of several items in one batched pass), and cross-entropy on text.
+ * Accuracies carry Wilson 95% intervals.
  */
 public final class ProbeRunner {
   /** Score of one suite. For text suites, {@code score} is the mean cross-entropy (nats/token). */
@@ -35,6 +36,9 @@ public final class ProbeRunner {
       return kind == Probes.Kind.TEXT ? Math.exp(score) : Double.NaN;
     }
   }
+
+  /** Items per batched forward pass (exact-match generation and multiple choice). */
+  static final int BATCH = 16;
 
   private final CausalLM model;
   private final Encoder encoder;
@@ -67,18 +71,20 @@ public final class ProbeRunner {
     double score;
     switch (suite.kind()) {
       case EXACT -> {
-        for (Probes.Item it : items) {
-          // A generation longer than the answer plus a few tokens of slack cannot match it: stop there.
-          int budget = Math.min(maxNewTokens, encoder.tokenizer().encode(" " + it.answer()).length + 4);
-          if (Probes.normalise(answer(it.prompt(), budget)).equals(Probes.normalise(it.answer()))) {
-            correct++;
+        for (int i = 0; i < items.size(); i += BATCH) {
+          List<Probes.Item> batch = items.subList(i, Math.min(items.size(), i + BATCH));
+          List<String> answers = answers(batch);
+          for (int k = 0; k < batch.size(); k++) {
+            if (Probes.normalise(answers.get(k)).equals(Probes.normalise(batch.get(k).answer()))) {
+              correct++;
+            }
           }
         }
         score = correct / (double) items.size();
       }
       case CHOICE -> {
-        for (int i = 0; i < items.size(); i += 16) {
-          for (int[] pick : choose(items.subList(i, Math.min(items.size(), i + 16)))) {
+        for (int i = 0; i < items.size(); i += BATCH) {
+          for (int[] pick : choose(items.subList(i, Math.min(items.size(), i + BATCH)))) {
             if (pick[0] == pick[1]) {
               correct++;
             }
@@ -103,6 +109,25 @@ public final class ProbeRunner {
   /** The model's greedy answer to a prompt (text after the prompt, up to a stop token). */
   public String answer(String prompt) {
     return answer(prompt, maxNewTokens);
+  }
+
+  /**
+   * Greedy answers to a batch of exact-match items in one batched generation. A generation longer
+   * than the answer plus a few tokens of slack cannot match it, so each row stops there.
+   */
+  List<String> answers(List<Probes.Item> items) {
+    List<int[]> prompts = new ArrayList<>();
+    int[] budgets = new int[items.size()];
+    for (int k = 0; k < items.size(); k++) {
+      Probes.Item it = items.get(k);
+      prompts.add(encoder.completionPrompt(it.prompt()));
+      budgets[k] = Math.min(maxNewTokens, encoder.tokenizer().encode(" " + it.answer()).length + 4);
+    }
+    List<String> out = new ArrayList<>();
+    for (int[] ids : Generator.greedyBatch(model, prompts, budgets, stops)) {
+      out.add(encoder.tokenizer().decode(ids));
+    }
+    return out;
   }
 
   private String answer(String prompt, int maxTokens) {

@@ -69,6 +69,125 @@ public final class Generator {
     return out.stream().mapToInt(Integer::intValue).toArray();
   }
 
+  /**
+   * Greedy continuations of several prompts in one batch, each as {@link #generate} gives it alone
+   * (up to the float rounding of batched matmuls): prompts are left-padded to a common length, pad keys
+   * are masked out and each row's rotary positions start at 0 at its first real token. Row r stops at a
+   * stop id or after {@code maxNewTokens[r]} tokens; the batch stops when every row has.
+   */
+  public static List<int[]> greedyBatch(CausalLM model, List<int[]> prompts, int[] maxNewTokens, Collection<Integer> stopIds) {
+    int b = prompts.size();
+    if (b == 0) {
+      return List.of();
+    }
+    if (maxNewTokens.length != b) {
+      throw new IllegalArgumentException(b + " prompts but " + maxNewTokens.length + " token budgets");
+    }
+    int p = 0;
+    for (int[] prompt : prompts) {
+      if (prompt.length == 0) {
+        throw new IllegalArgumentException("generation needs a prompt of at least one token (add the bos token)");
+      }
+      p = Math.max(p, prompt.length);
+    }
+    int limit = model.config.maxPositionEmbeddings;
+    if (p >= limit) {
+      throw new IllegalArgumentException("a prompt has " + p + " tokens but the model handles at most " + limit
+          + " positions (max_position_embeddings)");
+    }
+    int[] pad = new int[b];
+    int[] budget = new int[b];
+    List<List<Integer>> out = new ArrayList<>();
+    boolean[] done = new boolean[b];
+    int steps = 0;
+    for (int r = 0; r < b; r++) {
+      pad[r] = p - prompts.get(r).length;
+      budget[r] = Math.min(maxNewTokens[r], limit - prompts.get(r).length);
+      out.add(new ArrayList<>());
+      done[r] = budget[r] <= 0;
+      steps = Math.max(steps, budget[r]);
+    }
+    try (NDManager m = model.manager().newSubManager(); KVCache cache = new KVCache(model.config.numLayers)) {
+      // Prefill: pad slots repeat the row's first token; a pad query sees only itself (no empty softmax row).
+      long[] ids = new long[b * p];
+      long[] pos = new long[b * p];
+      float[] mask = new float[b * p * p];
+      for (int r = 0; r < b; r++) {
+        int[] prompt = prompts.get(r);
+        for (int i = 0; i < p; i++) {
+          ids[r * p + i] = i < pad[r] ? prompt[0] : prompt[i - pad[r]];
+          pos[r * p + i] = Math.max(0, i - pad[r]);
+          for (int j = 0; j < p; j++) {
+            boolean see = j <= i && (j >= pad[r] || j == i);
+            mask[(r * p + i) * p + j] = see ? 0f : Float.NEGATIVE_INFINITY;
+          }
+        }
+      }
+      float[] last = step(model, m, cache, ids, pos, mask, b, p);
+      int vocab = last.length / b;
+      for (int s = 0; s < steps; s++) {
+        long[] next = new long[b];
+        for (int r = 0; r < b; r++) {
+          int tok = argmax(last, r * vocab, vocab);
+          next[r] = tok;
+          if (done[r]) {
+            continue;
+          }
+          if (stopIds != null && stopIds.contains(tok)) {
+            done[r] = true;
+          } else {
+            out.get(r).add(tok);
+            done[r] = out.get(r).size() >= budget[r];
+          }
+        }
+        boolean all = true;
+        for (boolean d : done) {
+          all &= d;
+        }
+        if (all) {
+          break;
+        }
+        // One new token per row at position len_r + s; it sees every real key so far.
+        int keys = p + s + 1;
+        long[] npos = new long[b];
+        float[] nmask = new float[b * keys];
+        for (int r = 0; r < b; r++) {
+          npos[r] = prompts.get(r).length + s;
+          for (int j = 0; j < pad[r]; j++) {
+            nmask[r * keys + j] = Float.NEGATIVE_INFINITY;
+          }
+        }
+        last = step(model, m, cache, next, npos, nmask, b, 1);
+      }
+    }
+    List<int[]> result = new ArrayList<>();
+    for (List<Integer> o : out) {
+      result.add(o.stream().mapToInt(Integer::intValue).toArray());
+    }
+    return result;
+  }
+
+  /** One forward of [b, t] ids through the cache; the last position's logits of every row, [b * V]. */
+  private static float[] step(CausalLM model, NDManager m, KVCache cache, long[] ids, long[] pos, float[] mask, int b, int t) {
+    try (NDScope scope = new NDScope()) {
+      scope.suppressNotUsedWarning();
+      int keys = mask.length / (b * t);
+      NDArray logits = model.forward(m.create(ids, new Shape(b, t)), m.create(pos, new Shape(b, t)),
+          m.create(mask, new Shape(b, 1, t, keys)), cache, false).logits();
+      return logits.get(":, " + (t - 1) + ", :").toFloatArray();
+    }
+  }
+
+  private static int argmax(float[] logits, int from, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++) {
+      if (logits[from + i] > logits[from + best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
   static long[] toLongs(int[] ids) {
     long[] l = new long[ids.length];
     for (int i = 0; i < ids.length; i++) {

@@ -32,6 +32,26 @@ class GenerationAndSaveTest {
   }
 
   @Test
+  void batchedGreedyEqualsOneAtATime() throws Exception {
+    // Left padding, masked pad keys and per-row positions must leave every row's continuation as it
+    // is alone; rows stop at their own budget or at a stop id.
+    try (CausalLM model = ModelLoader.load(Reference.tiny().resolve("model"))) {
+      List<int[]> prompts = List.of(new int[] {1, 17, 42, 99, 3}, new int[] {1, 5}, new int[] {1, 8, 9, 10, 11, 12, 13, 14},
+          new int[] {1});
+      int[] budgets = {12, 20, 3, 16};
+      int stop = Generator.generate(model, prompts.get(1), Generator.Sampling.greedy(20, Set.of()), true)[6];
+      for (Set<Integer> stops : List.of(Set.<Integer>of(), Set.of(stop))) {
+        List<int[]> batched = Generator.greedyBatch(model, prompts, budgets, stops);
+        for (int r = 0; r < prompts.size(); r++) {
+          int[] alone = Generator.generate(model, prompts.get(r), Generator.Sampling.greedy(budgets[r], stops), true);
+          assertArrayEquals(alone, batched.get(r), "row " + r + " with stops " + stops);
+        }
+      }
+      assertEquals(12, Generator.greedyBatch(model, prompts, budgets, Set.of()).get(0).length);
+    }
+  }
+
+  @Test
   void samplingIsSeededAndStopsAtEos() throws Exception {
     try (CausalLM model = ModelLoader.load(Reference.tiny().resolve("model"))) {
       int[] prompt = {1, 5, 6};
