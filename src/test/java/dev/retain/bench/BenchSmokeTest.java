@@ -4,10 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.retain.cli.Main;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import dev.retain.testutil.Cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -19,19 +16,9 @@ class BenchSmokeTest {
 
   @Test
   void smokeRunPrintsEveryCase() throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    PrintStream old = System.out;
-    PrintStream oldErr = System.err;
-    int code;
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-      code = Main.execute("bench", "--smoke", "--peer", "off", "--out", tmp.toString());
-    } finally {
-      System.setOut(old);
-      System.setErr(oldErr);
-    }
-    String text = out.toString(StandardCharsets.UTF_8);
+    Cli.Run r = Cli.run("bench", "--smoke", "--peer", "off", "--out", tmp.toString());
+    String text = r.out();
+    int code = r.code();
     assertEquals(0, code, text);
     assertTrue(text.contains("| case | retain tok/s | PyTorch tok/s | retain/PyTorch |"), text);
     for (BenchCase c : BenchCase.values()) {

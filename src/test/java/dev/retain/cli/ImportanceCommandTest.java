@@ -1,5 +1,6 @@
 package dev.retain.cli;
 
+import static dev.retain.testutil.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -15,8 +16,7 @@ import dev.retain.model.Tokenizer;
 import dev.retain.model.safetensors.DType;
 import dev.retain.retention.Importance;
 import dev.retain.testutil.Tiny;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import dev.retain.testutil.Cli.Run;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,25 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
 /** retain importance end to end on a tiny model folder. */
 class ImportanceCommandTest {
   @TempDir Path tmp;
-
-  private record Run(int code, String out, String err) {}
-
-  private static Run run(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    PrintStream o = System.out;
-    PrintStream e = System.err;
-    int code;
-    try {
-      System.setOut(new PrintStream(out, true));
-      System.setErr(new PrintStream(err, true));
-      code = Main.execute(args);
-    } finally {
-      System.setOut(o);
-      System.setErr(e);
-    }
-    return new Run(code, out.toString(), err.toString());
-  }
 
   private Path modelDir() throws Exception {
     Path dir = tmp.resolve("model");

@@ -1,11 +1,10 @@
 package dev.retain.cli;
 
+import static dev.retain.testutil.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import dev.retain.testutil.Cli.Run;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -15,28 +14,11 @@ import org.junit.jupiter.api.io.TempDir;
 class PlanCommandTest {
   @TempDir Path tmp;
 
-  private static String[] run(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    PrintStream o = System.out;
-    PrintStream e = System.err;
-    int code;
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      code = Main.execute(args);
-    } finally {
-      System.setOut(o);
-      System.setErr(e);
-    }
-    return new String[] {Integer.toString(code), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
-  }
-
   @Test
   void planShowsFullLoraAndSevenB() {
-    String[] r = run("plan", "--model", "base", "--lora", "16", "--batch", "4", "--seq", "256");
-    assertEquals("0", r[0], r[2]);
-    String out = r[1];
+    Run r = run("plan", "--model", "base", "--lora", "16", "--batch", "4", "--seq", "256");
+    assertEquals(0, r.code(), r.err());
+    String out = r.out();
     assertTrue(out.contains("| part | full fine-tuning | LoRA r=16 (q_proj, v_proj) |"), out);
     assertTrue(out.contains("Llama 7B"), out);
     assertTrue(out.contains("6,738,415,616 parameters"), out);
@@ -51,15 +33,15 @@ class PlanCommandTest {
     Path cfg = tmp.resolve("config.json");
     Files.writeString(cfg, dev.retain.util.Json.MAPPER.writeValueAsString(
         dev.retain.model.ModelConfig.llamaJson(100, 16, 32, 2, 4, 2)));
-    String[] r = run("plan", "--model", cfg.toString(), "--lora-targets", "all-linear");
-    assertEquals("0", r[0], r[2]);
-    assertTrue(r[1].contains("q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj"), r[1]);
+    Run r = run("plan", "--model", cfg.toString(), "--lora-targets", "all-linear");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj"), r.out());
   }
 
   @Test
   void unknownTargetIsAUserError() {
-    String[] r = run("plan", "--model", "base", "--lora-targets", "qq_proj");
-    assertEquals("2", r[0]);
-    assertTrue(r[2].contains("qq_proj"), r[2]);
+    Run r = run("plan", "--model", "base", "--lora-targets", "qq_proj");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("qq_proj"), r.err());
   }
 }

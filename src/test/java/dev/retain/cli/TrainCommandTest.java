@@ -1,5 +1,6 @@
 package dev.retain.cli;
 
+import static dev.retain.testutil.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,10 +11,9 @@ import dev.retain.data.Example;
 import dev.retain.data.ExampleLoader;
 import dev.retain.model.Tokenizer;
 import dev.retain.model.safetensors.SafetensorsFile;
-import dev.retain.testutil.Tiny;
 import dev.retain.util.Json;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import dev.retain.testutil.Tiny;
+import dev.retain.testutil.Cli.Run;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -25,25 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
 /** retain pretrain and retain train end to end through the command line, on small real data. */
 class TrainCommandTest {
   @TempDir Path tmp;
-
-  private record Run(int code, String out, String err) {}
-
-  private static Run run(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    PrintStream o = System.out;
-    PrintStream e = System.err;
-    int code;
-    try {
-      System.setOut(new PrintStream(out, true));
-      System.setErr(new PrintStream(err, true));
-      code = Main.execute(args);
-    } finally {
-      System.setOut(o);
-      System.setErr(e);
-    }
-    return new Run(code, out.toString(), err.toString());
-  }
 
   private Path pretrainYaml() throws Exception {
     Tiny.tokenizer(tmp);
