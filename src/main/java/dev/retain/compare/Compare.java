@@ -52,7 +52,6 @@ public final class Compare {
     }
     Path root = outputRoot(o.output(), user.output);
     Files.createDirectories(root.resolve("configs"));
-    Map<String, String> desc = Methods.descriptions();
     List<MethodResult> results = new ArrayList<>();
     JsonNode baseEval = null;
     for (String method : o.methods()) {
@@ -63,7 +62,8 @@ public final class Compare {
       ConfigBinder.validate(cfg);
       Path yaml = root.resolve("configs").resolve(method + ".yaml");
       AtomicFiles.writeString(yaml, ConfigBinder.toYaml(cfg));
-      out.printf("%n== %s: %s%n", method, desc.getOrDefault(method, ""));
+      String description = Methods.describe(method, cfg);
+      out.printf("%n== %s: %s%n", method, description);
       if (o.overwrite()) {
         AtomicFiles.deleteTree(dir);
       }
@@ -86,7 +86,7 @@ public final class Compare {
       if (baseEval == null) {
         baseEval = eval;
       }
-      results.add(result(method, desc.getOrDefault(method, ""), dir, eval, wall));
+      results.add(result(method, description, dir, eval, wall));
     }
     Comparison c = new Comparison(String.valueOf(user.model), pooled(baseEval, "general", "before"),
         pooled(baseEval, "domain", "before"), textCe(baseEval, "before"), suites(baseEval, "before"), o.preset(), user.seed,

@@ -2,9 +2,8 @@ package dev.retain.compare;
 
 import dev.retain.train.RunConfig;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.Locale;
 
 /**
  * The methods `retain compare` trains, each derived from the user's run config by switching
@@ -28,18 +27,45 @@ public final class Methods {
 
   private Methods() {}
 
-  /** One-line descriptions for the report. */
-  public static Map<String, String> descriptions() {
-    Map<String, String> d = new LinkedHashMap<>();
-    d.put("naive", "full fine-tuning on domain data only");
-    d.put("replay", "general data replayed, ratio 15% -> 30% across epochs");
-    d.put("staged", "top 2 layers + head first, then all layers at LR/10");
-    d.put("ewc", "elastic weight consolidation (Fisher of the base on general data)");
-    d.put("lora", "LoRA r=8, alpha=32 on q_proj, v_proj; base frozen");
-    d.put("adapters", "bottleneck adapters after each MLP; base frozen");
-    d.put("distill", "distillation from the base model (T=2) mixed with CE");
-    d.put("all", "replay + EWC + LoRA + distillation (data, training, architecture)");
-    return d;
+  /** What {@code method} does, from the config it runs with (after {@link #apply}), so the report states the real settings. */
+  public static String describe(String method, RunConfig cfg) {
+    return switch (method) {
+      case "naive" -> "full fine-tuning on domain data only";
+      case "replay" -> "general data replayed, " + replayText(cfg.data.replay);
+      case "staged" -> "top 2 layers + head first, then all layers at LR/10";
+      case "ewc" -> ewcText(cfg.retention.ewc);
+      case "lora" -> loraText(cfg.lora) + "; base frozen";
+      case "adapters" -> "bottleneck adapters after each MLP (hidden / " + cfg.adapters.reductionFactor + "); base frozen";
+      case "distill" -> distillText(cfg.retention.distillation) + " mixed with CE";
+      case "all" -> "replay + EWC + LoRA + distillation (data, training, architecture): " + replayText(cfg.data.replay) + "; "
+          + ewcText(cfg.retention.ewc) + "; " + loraText(cfg.lora) + "; " + distillText(cfg.retention.distillation);
+      default -> method;
+    };
+  }
+
+  private static String replayText(RunConfig.Replay r) {
+    return switch (r.schedule) {
+      case LINEAR -> String.format(Locale.ROOT, "ratio %.0f%% -> %.0f%% across epochs", 100 * r.start, 100 * r.end);
+      case CONSTANT -> String.format(Locale.ROOT, "ratio %.0f%%", 100 * r.ratio);
+      case LIST -> "ratios " + r.ratios + " by epoch";
+      default -> "no replay";
+    };
+  }
+
+  private static String ewcText(RunConfig.Ewc e) {
+    return String.format(Locale.ROOT, "EWC lambda %s (Fisher of the base on general data)", num(e.lambda));
+  }
+
+  private static String loraText(RunConfig.Lora l) {
+    return "LoRA r=" + l.r + ", alpha=" + num(l.alpha) + " on " + String.join(", ", l.targetModules);
+  }
+
+  private static String distillText(RunConfig.Distill k) {
+    return "distillation from the base model (T=" + num(k.temperature) + ", weight " + num(k.weight) + ", " + k.on + " rows)";
+  }
+
+  private static String num(double v) {
+    return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
   }
 
   /** Turns the user's config into the config of {@code method} (in place; pass a fresh copy). */

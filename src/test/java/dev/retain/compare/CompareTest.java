@@ -47,6 +47,11 @@ class CompareTest {
     assertTrue(all.lora != null && all.retention.ewc != null && all.retention.distillation != null
         && all.data.replay.schedule == RunConfig.ReplayKind.LINEAR);
     assertEquals(3e-3, all.training.lr, 1e-12);
+    // The report describes the settings the run used, not fixed text.
+    assertEquals("EWC lambda 7 (Fisher of the base on general data)", Methods.describe("ewc", cfg));
+    all.lora.targetModules = List.of("all-linear");
+    assertTrue(Methods.describe("all", all).contains("ratio 15% -> 30% across epochs; EWC lambda 7"), Methods.describe("all", all));
+    assertTrue(Methods.describe("all", all).contains("LoRA r=8, alpha=32 on all-linear"), Methods.describe("all", all));
   }
 
   @Test
