@@ -1,5 +1,6 @@
 package dev.retain.bench;
 
+import ai.djl.ndarray.types.Shape;
 import dev.retain.model.ModelConfig;
 import dev.retain.model.ModelLoader;
 import java.util.ArrayList;
@@ -99,17 +100,10 @@ public final class MemoryPlan {
 
   /** Elements of the largest trainable tensor (full: the largest weight; LoRA: the largest A or B). */
   long largestTrainable() {
-    long max = 0;
     if (mode == Mode.FULL) {
-      for (long[] shape : ModelLoader.expectedShapes(config).values()) {
-        long k = 1;
-        for (long d : shape) {
-          k *= d;
-        }
-        max = Math.max(max, k);
-      }
-      return max;
+      return ModelLoader.expectedShapes(config).values().stream().mapToLong(s -> new Shape(s).size()).max().orElse(0);
     }
+    long max = 0;
     for (String m : targets) {
       max = Math.max(max, (long) r * Math.max(Flops.in(config, m), Flops.out(config, m)));
     }
@@ -128,15 +122,7 @@ public final class MemoryPlan {
 
   /** Base parameters: every tensor the config implies (tied head counted once). */
   public static long baseParams(ModelConfig c) {
-    long n = 0;
-    for (long[] s : ModelLoader.expectedShapes(c).values()) {
-      long k = 1;
-      for (long d : s) {
-        k *= d;
-      }
-      n += k;
-    }
-    return n;
+    return ModelLoader.expectedShapes(c).values().stream().mapToLong(s -> new Shape(s).size()).sum();
   }
 
   /**

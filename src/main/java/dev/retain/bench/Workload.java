@@ -344,16 +344,8 @@ public final class Workload implements AutoCloseable {
     NDArray ids = m.create(batch.inputIds(), shape);
     NDArray positions = m.create(batch.positions(), shape);
     NDArray mask = Masks.packed(m, batch.segments());
-    long[] safeTargets = new long[batch.targets().length];
-    float[] weights = new float[safeTargets.length];
-    float w = 1f / Math.max(1, batch.targetTokens());
-    for (int i = 0; i < safeTargets.length; i++) {
-      long tg = batch.targets()[i];
-      safeTargets[i] = tg == Packer.IGNORE ? 0 : tg;
-      weights[i] = tg == Packer.IGNORE ? 0f : w;
-    }
-    NDArray targets = m.create(safeTargets, shape);
-    NDArray targetWeights = m.create(weights, shape);
+    NDArray targets = m.create(batch.gatherTargets(), shape);
+    NDArray targetWeights = m.create(batch.targetWeights(1f / Math.max(1, batch.targetTokens())), shape);
     phase("inputs");
     try (GradientCollector gc = Backend.engine().newGradientCollector()) {
       NDArray logits = model.forward(ids, positions, mask, null, false).logits();
@@ -399,7 +391,7 @@ public final class Workload implements AutoCloseable {
 
   private AdamW.Group group(String name, Parameter p) {
     return groups.computeIfAbsent(name, n -> {
-      boolean noDecay = p.data().getShape().dimension() == 1 || n.endsWith(".bias");
+      boolean noDecay = !AdamW.decays(n, p);
       return new AdamW.Group(1.0, noDecay ? 0 : WEIGHT_DECAY);
     });
   }

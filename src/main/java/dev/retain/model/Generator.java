@@ -108,22 +108,15 @@ public final class Generator {
       steps = Math.max(steps, budget[r]);
     }
     try (NDManager m = model.manager().newSubManager(); KVCache cache = new KVCache(model.config.numLayers)) {
-      // Prefill: pad slots repeat the row's first token; a pad query sees only itself (no empty softmax row).
+      // Prefill; pad slots repeat the row's first token (their keys are masked out).
       long[] ids = new long[b * p];
-      long[] pos = new long[b * p];
-      float[] mask = new float[b * p * p];
       for (int r = 0; r < b; r++) {
         int[] prompt = prompts.get(r);
         for (int i = 0; i < p; i++) {
           ids[r * p + i] = i < pad[r] ? prompt[0] : prompt[i - pad[r]];
-          pos[r * p + i] = Math.max(0, i - pad[r]);
-          for (int j = 0; j < p; j++) {
-            boolean see = j <= i && (j >= pad[r] || j == i);
-            mask[(r * p + i) * p + j] = see ? 0f : Float.NEGATIVE_INFINITY;
-          }
         }
       }
-      float[] last = step(model, m, cache, ids, pos, mask, b, p);
+      float[] last = step(model, m, cache, ids, pad, p);
       int vocab = last.length / b;
       for (int s = 0; s < steps; s++) {
         long[] next = new long[b];
@@ -147,17 +140,7 @@ public final class Generator {
         if (all) {
           break;
         }
-        // One new token per row at position len_r + s; it sees every real key so far.
-        int keys = p + s + 1;
-        long[] npos = new long[b];
-        float[] nmask = new float[b * keys];
-        for (int r = 0; r < b; r++) {
-          npos[r] = prompts.get(r).length + s;
-          for (int j = 0; j < pad[r]; j++) {
-            nmask[r * keys + j] = Float.NEGATIVE_INFINITY;
-          }
-        }
-        last = step(model, m, cache, next, npos, nmask, b, 1);
+        last = step(model, m, cache, next, pad, 1); // one new token per row
       }
     }
     List<int[]> result = new ArrayList<>();
@@ -167,17 +150,28 @@ public final class Generator {
     return result;
   }
 
-  /** One forward of [b, t] ids through the cache; the last position's logits of every row, [b * V]. */
-  private static float[] step(CausalLM model, NDManager m, KVCache cache, long[] ids, long[] pos, float[] mask, int b, int t) {
+  /**
+   * One forward of [b, t] left-padded ids through the cache; the last position's logits of every row,
+   * [b * V]. Row r's rotary positions count from its first real token (pad[r] slots in).
+   */
+  private static float[] step(CausalLM model, NDManager m, KVCache cache, long[] ids, int[] pad, int t) {
+    int b = pad.length;
+    int past = cache.length();
+    long[] pos = new long[b * t];
+    for (int r = 0; r < b; r++) {
+      for (int i = 0; i < t; i++) {
+        pos[r * t + i] = Math.max(0, past + i - pad[r]);
+      }
+    }
     try (NDScope scope = new NDScope()) {
       scope.suppressNotUsedWarning();
-      int keys = mask.length / (b * t);
       NDArray logits = model.forward(m.create(ids, new Shape(b, t)), m.create(pos, new Shape(b, t)),
-          m.create(mask, new Shape(b, 1, t, keys)), cache, false).logits();
+          Masks.leftPadded(m, pad, t, past), cache, false).logits();
       return logits.get(":, " + (t - 1) + ", :").toFloatArray();
     }
   }
 
+  /** Index of the largest of logits[from, from + n), the lowest on ties. */
   private static int argmax(float[] logits, int from, int n) {
     int best = 0;
     for (int i = 1; i < n; i++) {
@@ -199,13 +193,7 @@ public final class Generator {
   /** Greedy argmax (lowest index on ties) or a sample from the temperature/top-p distribution. */
   static int pick(float[] logits, Sampling s, Random rng) {
     if (s.temperature() <= 0) {
-      int best = 0;
-      for (int i = 1; i < logits.length; i++) {
-        if (logits[i] > logits[best]) {
-          best = i;
-        }
-      }
-      return best;
+      return argmax(logits, 0, logits.length);
     }
     double max = Double.NEGATIVE_INFINITY;
     for (float l : logits) {

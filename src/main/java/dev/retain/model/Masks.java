@@ -25,6 +25,27 @@ public final class Masks {
   }
 
   /**
+   * [B, 1, T, past+T] for left-padded rows (row r's first pad[r] slots are padding): query i, at
+   * slot past+i, sees the real keys up to itself. A pad query sees only itself, so that no softmax
+   * row is empty; its output is never used.
+   */
+  public static NDArray leftPadded(NDManager m, int[] pad, int t, int past) {
+    int b = pad.length;
+    int s = past + t;
+    float[] mask = new float[b * t * s];
+    for (int r = 0; r < b; r++) {
+      for (int i = 0; i < t; i++) {
+        int q = past + i;
+        for (int j = 0; j < s; j++) {
+          boolean see = j <= q && (j >= pad[r] || j == q);
+          mask[(r * t + i) * s + j] = see ? 0f : Float.NEGATIVE_INFINITY;
+        }
+      }
+    }
+    return m.create(mask, new Shape(b, 1, t, s));
+  }
+
+  /**
    * [B, 1, T, T] for packed rows: query i sees key j when j <= i and both belong to the same
    * document (equal segment ids). Documents packed into one row never attend to each other.
    */

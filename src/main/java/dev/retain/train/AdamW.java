@@ -59,6 +59,11 @@ public final class AdamW {
     this.eps = eps;
   }
 
+  /** Whether weight decay applies by default: to matrices, not to norms (1-D tensors) and biases. */
+  public static boolean decays(String name, Parameter p) {
+    return p.data().getShape().dimension() > 1 && !name.endsWith(".bias");
+  }
+
   /** One update of {@code p} with gradient {@code g} at learning rate {@code lr}. */
   public void step(Parameter p, NDArray g, double lr, Group group) {
     State s = state.computeIfAbsent(p.name(), k -> fresh(p));

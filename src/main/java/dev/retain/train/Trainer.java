@@ -488,7 +488,7 @@ public final class Trainer {
   /** Weight decay and LR scale of a parameter: the first matching param_groups entry; no decay on norms and biases. */
   private AdamW.Group group(String name, Parameter p) {
     return groups.computeIfAbsent(name, n -> {
-      boolean noDecay = p.data().getShape().dimension() == 1 || n.endsWith(".bias");
+      boolean noDecay = !AdamW.decays(n, p);
       for (RunConfig.ParamGroup g : cfg.paramGroups) {
         if (Pattern.compile(g.match).matcher(n).find()) {
           double wd = g.weightDecay != null ? g.weightDecay : (noDecay ? 0 : cfg.weightDecay);
