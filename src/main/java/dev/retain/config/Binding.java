@@ -62,6 +62,11 @@ final class Binding implements ConfigErrors.Sink {
     void set(Object value);
 
     default void markPresent() {}
+
+    /** Whether the value may be absent (null) by default, as an optional section is. */
+    default boolean optional() {
+      return false;
+    }
   }
 
   private final String fileLabel;
@@ -450,6 +455,13 @@ final class Binding implements ConfigErrors.Sink {
       failed.add(full);
       return;
     }
+    if (slot.type() instanceof VType.Obj o && isNull(node)) {
+      // In a file "ewc:" is the section with its defaults; on the command line "retention.ewc=" asks
+      // for it to go away (an empty value clears an optional value). A section that always exists
+      // goes back to its defaults instead.
+      slot.set(slot.optional() ? null : Schema.of(o.type()).newInstance());
+      return;
+    }
     Object v = convert(slot.type(), node, slot.get(), full, 0);
     if (v != FAIL) {
       slot.set(v);
@@ -565,6 +577,11 @@ final class Binding implements ConfigErrors.Sink {
         @Override
         public void markPresent() {
           Binding.this.markPresent(target, prop);
+        }
+
+        @Override
+        public boolean optional() {
+          return prop.get(schema.newInstance()) == null;
         }
       };
     }

@@ -3,6 +3,7 @@ package dev.retain.config;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.retain.config.SampleConfigs.Optimizer;
 import dev.retain.config.SampleConfigs.Run;
@@ -50,6 +51,18 @@ class ConfigOverridesTest {
     assertNull(r.training.maxSteps);
     assertEquals(Optimizer.SGD, r.model.optimizer);
     assertEquals(List.of("kl"), List.copyOf(r.lossWeights.keySet()));
+  }
+
+  @Test
+  void anEmptyValueClearsAnOptionalSection() {
+    // In the file "lora:" is the section with defaults; "--set lora=" removes it.
+    assertEquals(8, fx.load(ConfigFixture.BASE + "lora:\n").lora.r);
+    assertNull(fx.load(ConfigFixture.BASE + "lora:\n  r: 4\n", "lora=").lora);
+    assertNull(fx.load(ConfigFixture.BASE + "lora:\n", "lora=~").lora);
+    // A section that always exists goes back to its defaults; its required keys are then missing.
+    assertEquals(Optimizer.ADAM_W,
+        fx.load(ConfigFixture.BASE + "  optimizer: sgd\n", "model=", "model.path=" + tmp.resolve("models/llama")).model.optimizer);
+    assertTrue(fx.fail(ConfigFixture.BASE, "model=").getMessage().contains("model.path"));
   }
 
   @Test
