@@ -25,21 +25,56 @@ public final class AtomicFiles {
   }
 
   public static void writeBytes(Path target, byte[] bytes) throws IOException {
+    write(target, ch -> {
+      ByteBuffer b = ByteBuffer.wrap(bytes);
+      while (b.hasRemaining()) {
+        ch.write(b);
+      }
+    });
+  }
+
+  /** What goes into a file written by {@link #write}. */
+  @FunctionalInterface
+  public interface Body {
+    void write(FileChannel out) throws IOException;
+  }
+
+  /**
+   * Writes {@code target} with what {@code body} writes: into a temporary file in the same folder,
+   * forced to disk, renamed over the target, and the rename made durable. On any failure the
+   * temporary file is removed and the previous version, if any, stays as it was.
+   */
+  public static void write(Path target, Body body) throws IOException {
     Path dir = target.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     Path tmp = dir.resolve("." + target.getFileName() + "." + UUID.randomUUID() + ".tmp");
     try {
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-        ByteBuffer b = ByteBuffer.wrap(bytes);
-        while (b.hasRemaining()) {
-          ch.write(b);
-        }
+        body.write(ch);
         ch.force(true);
       }
       move(tmp, target);
-    } catch (IOException | RuntimeException e) {
-      Files.deleteIfExists(tmp);
-      throw new IOException(target + ": could not be written (" + e.getMessage() + "); the previous version, if any, is unchanged", e);
+    } catch (IOException | RuntimeException | Error e) {
+      try {
+        Files.deleteIfExists(tmp);
+      } catch (IOException ignored) {
+        // best effort; the original failure is what matters
+      }
+      if (e instanceof IOException io) {
+        throw new IOException(target + ": could not be written (" + io.getMessage()
+            + "; check free disk space and permissions of " + dir + "); the previous version, if any, is unchanged", io);
+      }
+      throw e;
+    }
+    syncDirectory(dir);
+  }
+
+  /** Makes a rename durable where the platform allows it (Linux); ignored elsewhere. */
+  private static void syncDirectory(Path dir) {
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException | RuntimeException ignored) {
+      // not supported on this platform or file system; the data itself was already forced
     }
   }
 
