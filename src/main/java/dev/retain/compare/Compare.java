@@ -9,6 +9,7 @@ import dev.retain.eval.report.Machine;
 import dev.retain.eval.report.MethodResult;
 import dev.retain.eval.report.Score;
 import dev.retain.eval.report.SuiteScore;
+import dev.retain.model.CausalLM;
 import dev.retain.retention.Importance;
 import dev.retain.train.RunConfig;
 import dev.retain.util.AtomicFiles;
@@ -23,8 +24,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * `retain compare`: trains every method on the same data and seed, each in its own JVM (so a crash
@@ -36,7 +35,6 @@ import java.util.regex.Pattern;
  * method ran with, {@code report/} the comparison.
  */
 public final class Compare {
-  private static final Pattern LAYER = Pattern.compile("^model\\.layers\\.(\\d+)\\.");
 
   private Compare() {}
 
@@ -179,13 +177,13 @@ public final class Compare {
       Importance f = Importance.load(fisher);
       Map<Integer, Double> perLayer = new TreeMap<>();
       for (String name : f.names()) {
-        Matcher m = LAYER.matcher(name);
-        if (m.find()) {
+        int layer = CausalLM.layerIndex(name);
+        if (layer >= 0) {
           double sum = 0;
           for (float v : f.values(name)) {
             sum += v;
           }
-          perLayer.merge(Integer.parseInt(m.group(1)), sum, Double::sum);
+          perLayer.merge(layer, sum, Double::sum);
         }
       }
       b.fisher(perLayer);

@@ -223,6 +223,24 @@ public final class CausalLM implements AutoCloseable {
     return new Output(lmHead.forward(x), hidden);
   }
 
+  /**
+   * The decoder layer a checkpoint name belongs to ({@code model.layers.3.mlp.up_proj.weight} and the
+   * module name {@code model.layers.3.mlp.up_proj} give 3), or -1 for embeddings, the final norm and
+   * the head. Adapter names carry the base module's name, so they map to its layer.
+   */
+  public static int layerIndex(String name) {
+    String p = "model.layers.";
+    if (!name.startsWith(p)) {
+      return -1;
+    }
+    int end = name.indexOf('.', p.length());
+    try {
+      return Integer.parseInt(name.substring(p.length(), end < 0 ? name.length() : end));
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
   /** [B, T, heads*D] -> [B, heads, T, D]. */
   private NDArray heads(NDArray x, long b, long t, int n) {
     return x.reshape(b, t, n, config.headDim).transpose(0, 2, 1, 3);

@@ -183,18 +183,4 @@ public final class AdapterFiles {
       throw e;
     }
   }
-
-  /** The layer index of a module name such as model.layers.3.mlp.up_proj, or -1. */
-  public static int layerIndex(String moduleName) {
-    String p = "model.layers.";
-    if (!moduleName.startsWith(p)) {
-      return -1;
-    }
-    int end = moduleName.indexOf('.', p.length());
-    try {
-      return Integer.parseInt(moduleName.substring(p.length(), end < 0 ? moduleName.length() : end));
-    } catch (NumberFormatException e) {
-      return -1;
-    }
-  }
 }

@@ -26,8 +26,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.IntConsumer;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Per-parameter importance of a model's weights, keyed by parameter name: the diagonal Fisher of EWC
@@ -370,7 +368,6 @@ public final class Importance {
     }
   }
 
-  private static final Pattern LAYER = Pattern.compile("^model\\.layers\\.(\\d+)\\.");
 
   /**
    * Mass by group: "layer N" for the decoder layers, otherwise the parameter name without
@@ -379,8 +376,8 @@ public final class Importance {
   public Map<String, Mass> massByGroup() {
     Map<String, Mass> out = new LinkedHashMap<>();
     for (Map.Entry<String, float[]> e : values.entrySet()) {
-      Matcher mt = LAYER.matcher(e.getKey());
-      String g = mt.find() ? "layer " + mt.group(1) : e.getKey().replaceFirst("^model\\.", "").replaceFirst("\\.weight$", "");
+      int layer = CausalLM.layerIndex(e.getKey());
+      String g = layer >= 0 ? "layer " + layer : e.getKey().replaceFirst("^model\\.", "").replaceFirst("\\.weight$", "");
       double sum = 0;
       double max = 0;
       for (float x : e.getValue()) {

@@ -1,10 +1,10 @@
 package dev.retain.train;
 
+import dev.retain.model.CausalLM;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
@@ -18,7 +18,6 @@ import java.util.regex.PatternSyntaxException;
  * {@code adapters}: a base-weight selector never trains adapters by accident.
  */
 public final class ParamSelector {
-  private static final Pattern LAYER = Pattern.compile("^model\\.layers\\.(\\d+)\\.");
   private final String expression;
   private final List<Term> terms;
 
@@ -63,7 +62,7 @@ public final class ParamSelector {
     }
     if (t.startsWith("top:")) {
       int k = number(t.substring(4), t, whole);
-      return (n, a, l) -> !a && layerOf(n) >= 0 && layerOf(n) >= l - k;
+      return (n, a, l) -> !a && CausalLM.layerIndex(n) >= 0 && CausalLM.layerIndex(n) >= l - k;
     }
     if (t.startsWith("layers:")) {
       String[] ab = t.substring(7).split("-");
@@ -72,7 +71,7 @@ public final class ParamSelector {
       }
       int lo = number(ab[0], t, whole);
       int hi = number(ab[1], t, whole);
-      return (n, a, l) -> !a && layerOf(n) >= lo && layerOf(n) <= hi;
+      return (n, a, l) -> !a && CausalLM.layerIndex(n) >= lo && CausalLM.layerIndex(n) <= hi;
     }
     if (t.startsWith("regex:")) {
       try {
@@ -96,11 +95,6 @@ public final class ParamSelector {
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("selector '" + whole + "': '" + t + "' needs a non-negative integer");
     }
-  }
-
-  private static int layerOf(String name) {
-    Matcher m = LAYER.matcher(name);
-    return m.find() ? Integer.parseInt(m.group(1)) : -1;
   }
 
   /**

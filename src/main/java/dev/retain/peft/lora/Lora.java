@@ -165,7 +165,7 @@ public final class Lora {
     }
     List<Linear> out = new ArrayList<>();
     for (Linear lin : linears.values()) {
-      if (!t.matches(lin.name) || !cfg.transformsLayer(AdapterFiles.layerIndex(lin.name))) {
+      if (!t.matches(lin.name) || !cfg.transformsLayer(CausalLM.layerIndex(lin.name))) {
         continue;
       }
       if (lin.adapter() != null) {
