@@ -9,9 +9,8 @@ import dev.retain.model.ModelConfig;
 import dev.retain.model.ModelLoader;
 import dev.retain.model.ModelSaver;
 import dev.retain.model.safetensors.DType;
+import dev.retain.testutil.Cli;
 import dev.retain.util.Json;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -63,19 +62,8 @@ class BundledDataMethodsTest {
       args[5 + 2 * i] = "--set";
       args[6 + 2 * i] = sets[i];
     }
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    int code;
-    try {
-      System.setOut(new PrintStream(buf, true));
-      System.setErr(new PrintStream(buf, true));
-      code = Main.execute(args);
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-    assertEquals(0, code, buf.toString());
+    Cli.Run r = Cli.run(args);
+    assertEquals(0, r.code(), r.out() + r.err());
     Set<String> terms = new HashSet<>();
     for (String line : Files.readAllLines(tmp.resolve(name).resolve("metrics.jsonl"))) {
       JsonNode n = Json.MAPPER.readTree(line);

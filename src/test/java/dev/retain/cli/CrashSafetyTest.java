@@ -9,10 +9,9 @@ import dev.retain.model.CausalLM;
 import dev.retain.model.ModelSaver;
 import dev.retain.model.safetensors.DType;
 import dev.retain.model.safetensors.SafetensorsFile;
+import dev.retain.testutil.Cli;
 import dev.retain.testutil.Tiny;
 import dev.retain.train.Checkpoints;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -60,17 +59,7 @@ class CrashSafetyTest {
   }
 
   private static int inProcess(String... args) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(buf, true));
-      System.setErr(new PrintStream(buf, true));
-      return Main.execute(args);
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
+    return Cli.run(args).code();
   }
 
   private float[][] finalWeights(Path out) throws Exception {
@@ -132,22 +121,15 @@ class CrashSafetyTest {
   @Test
   void fullDiskDuringACheckpointFailsClearlyAndKeepsThePreviousOne() throws Exception {
     Path out = tmp.resolve("disk-full");
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    PrintStream old = System.err;
-    PrintStream oldOut = System.out;
-    int code;
+    Cli.Run r;
     System.setProperty("retain.fault", "checkpoint.mid-write@4:fail");
     try {
-      System.setErr(new PrintStream(err, true));
-      System.setOut(new PrintStream(new ByteArrayOutputStream(), true));
-      code = Main.execute("train", "--config", yaml.toString(), "--output", out.toString());
+      r = Cli.run("train", "--config", yaml.toString(), "--output", out.toString());
     } finally {
       System.clearProperty("retain.fault");
-      System.setErr(old);
-      System.setOut(oldOut);
     }
-    assertEquals(2, code);
-    String msg = err.toString();
+    assertEquals(2, r.code());
+    String msg = r.err();
     assertTrue(msg.contains("step-00000004") && msg.contains("previous checkpoint is intact") && msg.contains("disk looks full"), msg);
     Checkpoints ck = new Checkpoints(out.resolve("checkpoints"), 5);
     assertEquals("step-00000002", ck.latest().orElseThrow().getFileName().toString());

@@ -3,8 +3,7 @@ package dev.retain.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import dev.retain.testutil.Cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -16,22 +15,18 @@ class DemoSmokeTest {
 
   @Test
   void smokeDemoRunsEveryMethodAndWritesTheReport() throws Exception {
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    PrintStream out = System.out;
-    int code;
+    Cli.Run r;
     System.setProperty("retain.home", Path.of("").toAbsolutePath().toString());
     try {
-      System.setOut(new PrintStream(buf, true));
-      code = Main.execute("demo", "--preset", "smoke", "--output", tmp.resolve("demo").toString());
+      r = Cli.run("demo", "--preset", "smoke", "--output", tmp.resolve("demo").toString());
     } finally {
-      System.setOut(out);
       System.clearProperty("retain.home");
     }
-    assertEquals(0, code, buf.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
     for (String f : new String[] {"report.md", "report.json", "report.html"}) {
       assertTrue(Files.exists(tmp.resolve("demo/report/" + f)), f);
     }
-    String table = buf.toString();
+    String table = r.out();
     for (String m : new String[] {"naive", "replay", "staged", "ewc", "lora", "adapters", "distill", "all"}) {
       assertTrue(table.contains(m), m + " missing from:\n" + table);
     }

@@ -7,10 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.retain.model.CausalLM;
 import dev.retain.model.ModelSaver;
 import dev.retain.model.safetensors.DType;
+import dev.retain.testutil.Cli;
 import dev.retain.testutil.Tiny;
 import dev.retain.util.Json;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -35,18 +34,10 @@ class EvalCommandTest {
     Files.writeString(probes.resolve("m.jsonl"), "{\"prompt\": \"1 plus 1 is\", \"answer\": \"2\"}\n{\"prompt\": \"2 plus 2 is\", \"answer\": \"4\"}\n");
     Files.writeString(probes.resolve("c.jsonl"), "{\"prompt\": \"the heart\", \"choices\": [\" pumps\", \" eats\", \" sings\", \" flies\"], \"answer\": 0}\n");
     Files.writeString(probes.resolve("t.jsonl"), "{\"text\": \"the heart pumps blood\"}\n");
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    PrintStream old = System.out;
-    int code;
-    try {
-      System.setOut(new PrintStream(out, true));
-      code = Main.execute("eval", "--model", tmp.resolve("b").toString(), "--base", tmp.resolve("a").toString(),
-          "--probes", probes.toString(), "--out", tmp.resolve("report.json").toString());
-    } finally {
-      System.setOut(old);
-    }
-    assertEquals(0, code, out.toString());
-    String table = out.toString();
+    Cli.Run run = Cli.run("eval", "--model", tmp.resolve("b").toString(), "--base", tmp.resolve("a").toString(),
+        "--probes", probes.toString(), "--out", tmp.resolve("report.json").toString());
+    assertEquals(0, run.code(), run.out() + run.err());
+    String table = run.out();
     assertTrue(table.contains("math") && table.contains("retention") && table.contains("gain") && table.contains("CE"), table);
     JsonNode r = Json.MAPPER.readTree(tmp.resolve("report.json").toFile());
     assertEquals(3, r.path("suites").size());

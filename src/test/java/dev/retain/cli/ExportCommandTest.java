@@ -13,9 +13,8 @@ import dev.retain.model.safetensors.SafetensorsFile;
 import dev.retain.peft.PeftFixtures;
 import dev.retain.peft.bottleneck.Bottleneck;
 import dev.retain.peft.bottleneck.BottleneckConfig;
+import dev.retain.testutil.Cli;
 import dev.retain.testutil.Reference;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -25,31 +24,14 @@ import org.junit.jupiter.api.io.TempDir;
 class ExportCommandTest {
   @TempDir Path tmp;
 
-  /** Runs the command line, returning {exit code, stderr}. */
-  private static Object[] run(String... args) {
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    PrintStream oldErr = System.err;
-    PrintStream oldOut = System.out;
-    int code;
-    try {
-      System.setErr(new PrintStream(err, true));
-      System.setOut(new PrintStream(new ByteArrayOutputStream(), true));
-      code = Main.execute(args);
-    } finally {
-      System.setErr(oldErr);
-      System.setOut(oldOut);
-    }
-    return new Object[] {code, err.toString()};
-  }
-
   @Test
   void mergedModelLoadsAndReproducesTheAdapterLogits() throws Exception {
     Path ref = Reference.tiny();
     for (String name : new String[] {"lora-qv", "lora-all"}) {
       Path out = tmp.resolve("merged-" + name);
-      Object[] r = run("export", "--model", ref.resolve("model").toString(), "--adapter", ref.resolve(name).toString(),
+      Cli.Run r = Cli.run("export", "--model", ref.resolve("model").toString(), "--adapter", ref.resolve(name).toString(),
           "--merged", out.toString());
-      assertEquals(0, r[0], (String) r[1]);
+      assertEquals(0, r.code(), r.err());
       assertTrue(Files.isRegularFile(out.resolve("config.json")));
       assertTrue(Files.isRegularFile(out.resolve("generation_config.json")), "tokenizer/generation files are copied");
       long[] ids = PeftFixtures.inputIds();
@@ -67,19 +49,19 @@ class ExportCommandTest {
   void peftRoundTripKeepsTensorsAndConfig() throws Exception {
     Path ref = Reference.tiny();
     Path out = tmp.resolve("peft");
-    Object[] r = run("export", "--model", ref.resolve("model").toString(), "--adapter", ref.resolve("lora-all").toString(),
+    Cli.Run r = Cli.run("export", "--model", ref.resolve("model").toString(), "--adapter", ref.resolve("lora-all").toString(),
         "--peft", out.toString());
-    assertEquals(0, r[0], (String) r[1]);
+    assertEquals(0, r.code(), r.err());
     PeftFixtures.assertSameTensors(ref.resolve("lora-all/adapter_model.safetensors"), out.resolve("adapter_model.safetensors"));
     PeftFixtures.assertEquivalentConfig(ref.resolve("lora-all/adapter_config.json"), out.resolve("adapter_config.json"));
     // Existing output is not replaced without --overwrite.
-    r = run("export", "--model", ref.resolve("model").toString(), "--adapter", ref.resolve("lora-all").toString(),
+    r = Cli.run("export", "--model", ref.resolve("model").toString(), "--adapter", ref.resolve("lora-all").toString(),
         "--peft", out.toString());
-    assertEquals(2, r[0]);
-    assertTrue(((String) r[1]).contains("--overwrite"), (String) r[1]);
-    r = run("export", "--model", ref.resolve("model").toString(), "--adapter", out.toString(), "--peft", out.toString(),
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("--overwrite"), r.err());
+    r = Cli.run("export", "--model", ref.resolve("model").toString(), "--adapter", out.toString(), "--peft", out.toString(),
         "--overwrite");
-    assertEquals(0, r[0], (String) r[1]);
+    assertEquals(0, r.code(), r.err());
     PeftFixtures.assertSameTensors(ref.resolve("lora-all/adapter_model.safetensors"), out.resolve("adapter_model.safetensors"));
   }
 
@@ -91,10 +73,10 @@ class ExportCommandTest {
       Bottleneck.apply(model, BottleneckConfig.defaults(), 1).save(adapter, "model");
     }
     Path out = tmp.resolve("merged");
-    Object[] r = run("export", "--model", ref.resolve("model").toString(), "--adapter", adapter.toString(),
+    Cli.Run r = Cli.run("export", "--model", ref.resolve("model").toString(), "--adapter", adapter.toString(),
         "--merged", out.toString());
-    assertEquals(2, r[0]);
-    String msg = (String) r[1];
+    assertEquals(2, r.code());
+    String msg = r.err();
     assertTrue(msg.startsWith("retain: error: ") && msg.contains("bottleneck") && msg.contains("cannot be merged"), msg);
     assertFalse(Files.exists(out));
   }
@@ -103,26 +85,26 @@ class ExportCommandTest {
   void badAdapterFoldersGiveOneLineNamingTheFile() throws Exception {
     Path ref = Reference.tiny();
     Path empty = Files.createDirectories(tmp.resolve("empty"));
-    Object[] r = run("export", "--model", ref.resolve("model").toString(), "--adapter", empty.toString(),
+    Cli.Run r = Cli.run("export", "--model", ref.resolve("model").toString(), "--adapter", empty.toString(),
         "--merged", tmp.resolve("o").toString());
-    assertEquals(2, r[0]);
-    assertTrue(((String) r[1]).contains(empty.resolve("adapter_config.json").toString()), (String) r[1]);
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains(empty.resolve("adapter_config.json").toString()), r.err());
     assertFalse(Files.exists(tmp.resolve("o")));
-    r = run("export", "--model", ref.resolve("model").toString(), "--adapter", ref.resolve("lora-qv").toString());
-    assertEquals(2, r[0], "one of --merged / --peft is required");
-    r = run("logits", "--model", ref.resolve("model").toString(), "--adapter", empty.toString(),
+    r = Cli.run("export", "--model", ref.resolve("model").toString(), "--adapter", ref.resolve("lora-qv").toString());
+    assertEquals(2, r.code(), "one of --merged / --peft is required");
+    r = Cli.run("logits", "--model", ref.resolve("model").toString(), "--adapter", empty.toString(),
         "--input-ids", ref.resolve("inputs.safetensors").toString(), "--out", tmp.resolve("l.safetensors").toString());
-    assertEquals(2, r[0]);
-    assertTrue(((String) r[1]).contains("adapter_config.json"), (String) r[1]);
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("adapter_config.json"), r.err());
   }
 
   @Test
   void logitsCommandWithTheAdapterReproducesPeft() throws Exception {
     Path ref = Reference.tiny();
     Path out = tmp.resolve("l.safetensors");
-    Object[] r = run("logits", "--model", ref.resolve("model").toString(), "--adapter", ref.resolve("lora-qv").toString(),
+    Cli.Run r = Cli.run("logits", "--model", ref.resolve("model").toString(), "--adapter", ref.resolve("lora-qv").toString(),
         "--input-ids", ref.resolve("inputs.safetensors").toString(), "--out", out.toString());
-    assertEquals(0, r[0], (String) r[1]);
+    assertEquals(0, r.code(), r.err());
     try (SafetensorsFile got = SafetensorsFile.open(out);
         SafetensorsFile want = SafetensorsFile.open(ref.resolve("lora-qv/reference.safetensors"))) {
       assertClose(want.readFloats("logits_adapter"), got.readFloats("logits"), 1e-4, "logits --adapter");

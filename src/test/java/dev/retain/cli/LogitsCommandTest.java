@@ -5,9 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.retain.model.safetensors.SafetensorsFile;
+import dev.retain.testutil.Cli;
 import dev.retain.testutil.Reference;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -35,32 +34,18 @@ class LogitsCommandTest {
     Path ref = Reference.tiny();
     Path junk = tmp.resolve("junk.safetensors");
     Files.write(junk, new byte[] {1, 2, 3});
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    PrintStream old = System.err;
-    int code;
-    try {
-      System.setErr(new PrintStream(err, true));
-      code = Main.execute("logits", "--model", ref.resolve("model").toString(),
-          "--input-ids", junk.toString(), "--out", tmp.resolve("o.safetensors").toString());
-    } finally {
-      System.setErr(old);
-    }
-    assertEquals(2, code);
-    String msg = err.toString();
+    Cli.Run r = Cli.run("logits", "--model", ref.resolve("model").toString(),
+        "--input-ids", junk.toString(), "--out", tmp.resolve("o.safetensors").toString());
+    assertEquals(2, r.code());
+    String msg = r.err();
     assertTrue(msg.startsWith("retain: error: ") && msg.contains("junk.safetensors"), msg);
     assertTrue(!Files.exists(tmp.resolve("o.safetensors")));
   }
 
   @Test
   void helpListsTheCommands() {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    PrintStream old = System.out;
-    try {
-      System.setOut(new PrintStream(out, true));
-      assertEquals(0, Main.execute("--help"));
-    } finally {
-      System.setOut(old);
-    }
-    assertTrue(out.toString().contains("logits") && out.toString().contains("generate"), out.toString());
+    Cli.Run r = Cli.run("--help");
+    assertEquals(0, r.code());
+    assertTrue(r.out().contains("logits") && r.out().contains("generate"), r.out());
   }
 }

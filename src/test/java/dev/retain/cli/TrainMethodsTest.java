@@ -12,12 +12,11 @@ import dev.retain.model.safetensors.DType;
 import dev.retain.peft.lora.Lora;
 import dev.retain.peft.lora.LoraConfig;
 import dev.retain.peft.lora.LoraModel;
+import dev.retain.testutil.Cli;
 import dev.retain.testutil.Tiny;
 import dev.retain.train.RunConfig;
 import dev.retain.train.Trainer;
 import dev.retain.util.Json;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -68,20 +67,9 @@ class TrainMethodsTest {
       args.add("--set");
       args.add(s);
     }
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    int code;
-    try {
-      System.setOut(new PrintStream(buf, true));
-      System.setErr(new PrintStream(buf, true));
-      code = Main.execute(args.toArray(new String[0]));
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-    assertEquals(0, code, buf.toString());
-    return buf.toString();
+    Cli.Run r = Cli.run(args.toArray(new String[0]));
+    assertEquals(0, r.code(), r.out() + r.err());
+    return r.out() + r.err();
   }
 
   private Set<String> loggedTerms(String output) throws Exception {
@@ -148,20 +136,9 @@ class TrainMethodsTest {
   @Test
   void resumeRefusesAChangedConfig() throws Exception {
     train("r", "training.max_steps=2", "training.checkpoint_every=1");
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    PrintStream err = System.err;
-    PrintStream out = System.out;
-    int code;
-    try {
-      System.setErr(new PrintStream(buf, true));
-      System.setOut(new PrintStream(new ByteArrayOutputStream(), true));
-      code = Main.execute("train", "--config", yaml.toString(), "--output", tmp.resolve("r").toString(), "--resume",
-          "--set", "training.max_steps=4", "--set", "training.lr=0.5");
-    } finally {
-      System.setErr(err);
-      System.setOut(out);
-    }
-    assertEquals(2, code);
-    assertTrue(buf.toString().contains("training.lr: 0.003 -> 0.5") && !buf.toString().contains("max_steps"), buf.toString());
+    Cli.Run r = Cli.run("train", "--config", yaml.toString(), "--output", tmp.resolve("r").toString(), "--resume",
+        "--set", "training.max_steps=4", "--set", "training.lr=0.5");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("training.lr: 0.003 -> 0.5") && !r.err().contains("max_steps"), r.err());
   }
 }
