@@ -8,9 +8,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@link LiveEval} over probe suites: the general score is the mean accuracy of the general
- * exact-match and multiple-choice suites, the domain score the same over domain suites (text suites
- * are logged but not averaged: they are cross-entropies, lower is better).
+ * {@link LiveEval} over probe suites: the general score is the accuracy over all items of the general
+ * exact-match and multiple-choice suites together (pooled, as the comparison report computes it), the
+ * domain score the same over domain suites (text suites are logged but not pooled: they are
+ * cross-entropies, lower is better).
  */
 public final class LiveProbes implements LiveEval {
   private final ProbeRunner runner;
@@ -31,17 +32,17 @@ public final class LiveProbes implements LiveEval {
     this.budget = budget;
   }
 
-  /** Mean accuracy of the suites of a role ("general" or "domain"), NaN when there are none. */
-  public static double mean(List<ProbeRunner.Result> results, String role) {
-    double sum = 0;
-    int n = 0;
+  /** Accuracy over every item of the suites of a role ("general" or "domain"), NaN when there are none. */
+  public static double pooled(List<ProbeRunner.Result> results, String role) {
+    long correct = 0;
+    long n = 0;
     for (ProbeRunner.Result r : results) {
       if (r.kind() != Probes.Kind.TEXT && role.equals(r.role())) {
-        sum += r.score();
-        n++;
+        correct += r.correct();
+        n += r.n();
       }
     }
-    return n == 0 ? Double.NaN : sum / n;
+    return n == 0 ? Double.NaN : (double) correct / n;
   }
 
   @Override
@@ -54,7 +55,7 @@ public final class LiveProbes implements LiveEval {
     List<ProbeRunner.Result> results = runner.run(suites, limit);
     Map<String, Double> bySuite = new LinkedHashMap<>();
     results.forEach(r -> bySuite.put(r.name(), r.score()));
-    return new Scores(mean(results, "general"), mean(results, "domain"), bySuite);
+    return new Scores(pooled(results, "general"), pooled(results, "domain"), bySuite);
   }
 
   @Override
