@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.retain.tensor.Consts;
 import dev.retain.tensor.Ops;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -178,7 +179,11 @@ public final class CausalLM implements AutoCloseable {
     NDArray[] cs = rope.lookup(positions, maxPos);
     NDArray cos = cs[0];
     NDArray sin = cs[1];
-    float scale = (float) (1.0 / Math.sqrt(config.headDim));
+    // The attention scale 1/sqrt(head_dim) rides on q's rotary tables: q arrives scaled, and the
+    // [B, H, T, S] scores need no multiplication of their own (the same product, one pass fewer).
+    NDArray scale = Consts.of((float) (1.0 / Math.sqrt(config.headDim)));
+    NDArray cosQ = cos.mul(scale);
+    NDArray sinQ = sin.mul(scale);
 
     List<NDArray> hidden = withHidden ? new ArrayList<>() : null;
     NDArray x = Ops.embedding(inputIds.toType(DataType.INT64, false), embedTokens.data());
@@ -191,7 +196,7 @@ public final class CausalLM implements AutoCloseable {
       NDArray q = heads(layer.qProj.forward(h), b, t, config.numHeads);
       NDArray k = heads(layer.kProj.forward(h), b, t, config.numKvHeads);
       NDArray v = heads(layer.vProj.forward(h), b, t, config.numKvHeads);
-      q = Ops.rope(q, cos, sin);
+      q = Ops.rope(q, cosQ, sinQ);
       k = Ops.rope(k, cos, sin);
       if (cache != null) {
         NDArray[] kv = cache.append(layer.index, k, v);
@@ -200,7 +205,7 @@ public final class CausalLM implements AutoCloseable {
       }
       k = Ops.repeatKv(k, config.kvGroups());
       v = Ops.repeatKv(v, config.kvGroups());
-      NDArray attn = Ops.attention(q, k, v, mask, scale)
+      NDArray attn = Ops.attention(q, k, v, mask, 1f)
           .transpose(0, 2, 1, 3)
           .reshape(b, t, (long) config.numHeads * config.headDim);
       x = x.add(layer.oProj.forward(attn));

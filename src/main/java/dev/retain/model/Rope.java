@@ -8,7 +8,8 @@ import dev.retain.tensor.Ops;
 
 /**
  * Rotary position embedding tables (cos and sin, [positions, head_dim]) in Hugging Face's layout:
- * the frequencies are repeated twice along the last axis to pair with rotate_half. Computed in
+ * the frequencies are repeated twice along the last axis to pair with rotate_half. The sin table
+ * holds rotate_half's sign, (-sin, sin) on the two halves, as {@link Ops#rope} expects. Computed in
  * float32 exactly as transformers does (inv_freq = 1 / theta^(2i/d), then position * inv_freq), so
  * long positions round the same way. Grown on demand, kept for the model's lifetime.
  */
@@ -26,7 +27,7 @@ final class Rope {
     this.theta = theta;
   }
 
-  /** cos and sin for the given int64 positions [B, T], shaped [B, 1, T, D] to broadcast over heads. */
+  /** cos and signed sin for the given int64 positions [B, T], shaped [B, 1, T, D] to broadcast over heads. */
   synchronized NDArray[] lookup(NDArray positions, int maxPosition) {
     ensure(maxPosition + 1);
     NDArray c = Ops.embedding(positions, cos).expandDims(1);
@@ -54,7 +55,7 @@ final class Rope {
         float sv = (float) Math.sin(f);
         c[p * headDim + i] = cv;
         c[p * headDim + half + i] = cv;
-        s[p * headDim + i] = sv;
+        s[p * headDim + i] = -sv;
         s[p * headDim + half + i] = sv;
       }
     }

@@ -31,35 +31,39 @@ public final class Ops {
   }
 
   /**
-   * RMSNorm as Hugging Face's LlamaRMSNorm: x / sqrt(mean(x^2) + eps) * weight, statistics over the
-   * last axis, in float32.
+   * RMSNorm as Hugging Face's LlamaRMSNorm: x * rsqrt(mean(x^2) + eps) * weight, statistics over the
+   * last axis, in float32. The reciprocal root is taken on the [.., 1] statistics and then multiplied
+   * in: a division by the full-size tensor would cost two more full-size operations in the backward.
    */
   public static NDArray rmsNorm(NDArray x, NDArray weight, float eps) {
-    NDArray variance = x.mul(x).mean(new int[] {-1}, true);
-    NDArray rms = variance.add(Consts.of(eps)).sqrt();
-    return x.div(rms).mul(weight);
+    NDArray variance = x.square().mean(new int[] {-1}, true);
+    NDArray invRms = variance.add(Consts.of(eps)).pow(Consts.of(-0.5f));
+    return x.mul(invRms).mul(weight);
   }
 
-  /** Hugging Face's rotate_half: (x1, x2) -> (-x2, x1) on the two halves of the last axis. */
-  public static NDArray rotateHalf(NDArray x) {
+  /**
+   * Rotary position embedding x * cos + rotate_half(x) * sin on x [B, H, T, D], where Hugging Face's
+   * rotate_half(x) = (-x2, x1) on the two halves of the last axis. The sign lives in the table:
+   * {@code sinSigned} is (-sin, sin) on the two halves, so rotate_half(x) * sin = (x2, x1) * sinSigned
+   * and no negation is computed per call. cos and sinSigned broadcast to x.
+   */
+  public static NDArray rope(NDArray x, NDArray cos, NDArray sinSigned) {
     int last = x.getShape().dimension() - 1;
     NDList halves = x.split(2, last);
-    NDArray x1 = halves.get(0);
-    NDArray x2 = halves.get(1);
-    return x2.neg().concat(x1, -1);
-  }
-
-  /** Rotary position embedding applied to x [B, H, T, D] with cos/sin broadcastable to it. */
-  public static NDArray rope(NDArray x, NDArray cos, NDArray sin) {
-    return x.mul(cos).add(rotateHalf(x).mul(sin));
+    NDArray swapped = halves.get(1).concat(halves.get(0), -1);
+    return x.mul(cos).add(swapped.mul(sinSigned));
   }
 
   /**
    * Scaled dot-product attention: softmax(q k^T * scale + mask) v, with q [B,H,T,D], k and v
    * [B,H,S,D] and an additive mask broadcastable to [B,H,T,S] (null for none). Softmax in float32.
+   * A scale of 1 skips the multiplication (for a q that arrives scaled already, see CausalLM).
    */
   public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, float scale) {
-    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(Consts.of(scale));
+    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));
+    if (scale != 1f) {
+      scores = scores.mul(Consts.of(scale));
+    }
     if (mask != null) {
       scores = scores.add(mask);
     }

@@ -67,8 +67,10 @@ public final class LoraLayer implements LinearAdapter {
       NDArray keep = m.randomUniform(0f, 1f, x.getShape(), DataType.FLOAT32).gte(dropout).toType(DataType.FLOAT32, false);
       in = x.mul(keep).mul(Consts.of((float) (1.0 / (1.0 - dropout))));
     }
-    NDArray down = Ops.linear(in, a.data(), null);
-    return Ops.linear(down, b.data(), null).mul(Consts.of(scaling));
+    // The scaling multiplies the r-wide intermediate, not the out-wide result: the same product
+    // (B is linear), out/r times fewer multiplications forward and backward.
+    NDArray down = Ops.linear(in, a.data(), null).mul(Consts.of(scaling));
+    return Ops.linear(down, b.data(), null);
   }
 
   /** scaling * B A [out, in], in the autograd graph. */
