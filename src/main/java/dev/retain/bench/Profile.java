@@ -148,15 +148,18 @@ public final class Profile {
     return new TraceStats(cats, self, calls, top / n, (int) Math.round(topOps / n), last > first ? (last - first) / n : 0);
   }
 
-  /** Profiles the full and LoRA q,v steps of the setup's model; prints the comparison. */
-  public static void run(Runner.Setup setup, Runner runner, boolean peer, Path out, PrintStream print)
+  /** The training cases profiled when none are named: full fine-tuning and LoRA q,v. */
+  public static final List<BenchCase> DEFAULT_CASES = List.of(BenchCase.FULL, BenchCase.LORA_QV);
+
+  /** Profiles the training steps of {@code cases} on the setup's model; prints the comparison. */
+  public static void run(Runner.Setup setup, Runner runner, List<BenchCase> cases, boolean peer, Path out, PrintStream print)
       throws IOException, InterruptedException {
     Path dir = out != null ? out : Files.createTempDirectory("retain-profile");
     Files.createDirectories(dir);
     String label = BenchModels.label(setup.modelSpec());
     print.printf(Locale.ROOT, "profile: model %s, batch %d x seq %d, %d thread(s); load average %s%n", label,
         setup.settings().batch(), setup.settings().seq(), setup.threads(), Bench.loadAverage());
-    for (BenchCase c : List.of(BenchCase.FULL, BenchCase.LORA_QV)) {
+    for (BenchCase c : cases) {
       Path rt = dir.resolve("trace-" + label + "-" + c.id + "-retain.json");
       Path pt = dir.resolve("trace-" + label + "-" + c.id + "-pytorch.json");
       CaseResult r = runner.retain(c, rt);

@@ -301,12 +301,7 @@ public final class Workload implements AutoCloseable {
       microStep(batches[(int) (step % batches.length)]);
       clipAndCheck();
       phase("clip");
-      for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
-        NDArray g = Grads.of(e.getValue().data());
-        if (g != null) {
-          optimizer.step(e.getValue(), g, s.lr(), group(e.getKey(), e.getValue()));
-        }
-      }
+      optimizer.step(trainable, s.lr(), n -> group(n, trainable.get(n)));
       phase("adamw");
       for (Parameter p : trainable.values()) {
         Grads.zero(p.data());

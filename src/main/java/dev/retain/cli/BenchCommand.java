@@ -90,7 +90,7 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--sweep", description = "full and LoRA q,v at 2m, base, 25m and 50m: table and charts in --out")
   boolean sweep;
 
-  @Option(names = "--profile", description = "where a training step's time goes (libtorch profiler), retain and PyTorch")
+  @Option(names = "--profile", description = "where a training step's time goes (libtorch profiler), retain and PyTorch; full and lora_qv unless --cases names others")
   boolean profile;
 
   @Option(names = "--check-peer", description = "start the peer from retain's weights and compare the losses step by step")
@@ -156,7 +156,14 @@ final class BenchCommand implements Callable<Integer> {
       return worst < 1e-3 ? 0 : 1;
     }
     if (profile) {
-      Profile.run(setup, runner, runPeer, out, System.out);
+      List<BenchCase> profiled = cases == null || cases.isEmpty() ? Profile.DEFAULT_CASES : which;
+      for (BenchCase c : profiled) {
+        if (!c.training) {
+          throw new Errors.UserException("--profile times the phases of a training step; '" + c.id
+              + "' is not a training case (use full, lora_qv, lora_all, lora_kd or full_ewc)");
+        }
+      }
+      Profile.run(setup, runner, profiled, runPeer, out, System.out);
       return 0;
     }
     Bench.Report rep = Bench.run(runner, setup, which, repeats, runPeer, System.err);

@@ -3,8 +3,12 @@ package dev.retain.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import dev.retain.model.Parameter;
+import dev.retain.tensor.Grads;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.DoubleFunction;
+import java.util.function.Function;
 
 /**
  * AdamW (Loshchilov and Hutter): Adam with bias correction and weight decay decoupled from the
@@ -64,27 +68,65 @@ public final class AdamW {
     return p.data().getShape().dimension() > 1 && !name.endsWith(".bias");
   }
 
+  /**
+   * One update of every parameter of {@code params} that has a gradient, at learning rate {@code lr},
+   * with each parameter's {@link Group}.
+   *
+   * <p>The scalars of the update (beta1, 1 - beta2, the decay and step factors) are made once per call
+   * as 0-d tensors and shared by every tensor's in-place operations: a Java scalar would be wrapped in
+   * a fresh tensor by every operation (six per parameter), which cost more than the arithmetic on the
+   * small tensors of LoRA. Tensor-tensor operations are also what {@link dev.retain.tensor.Consts}
+   * requires inside a graph; here there is none, so freshly made scalars are safe and closed after.
+   */
+  public void step(Map<String, Parameter> params, double lr, Function<String, Group> groupOf) {
+    try (NDScope scalarsScope = new NDScope()) {
+      scalarsScope.suppressNotUsedWarning();
+      Map<Float, NDArray> scalars = new HashMap<>();
+      for (Map.Entry<String, Parameter> e : params.entrySet()) {
+        NDArray g = Grads.of(e.getValue().data());
+        if (g != null) {
+          update(e.getValue(), g, lr, groupOf.apply(e.getKey()), scalars);
+        }
+      }
+    }
+  }
+
   /** One update of {@code p} with gradient {@code g} at learning rate {@code lr}. */
   public void step(Parameter p, NDArray g, double lr, Group group) {
+    try (NDScope scalarsScope = new NDScope()) {
+      scalarsScope.suppressNotUsedWarning();
+      update(p, g, lr, group, new HashMap<>());
+    }
+  }
+
+  private void update(Parameter p, NDArray g, double lr, Group group, Map<Float, NDArray> scalars) {
     State s = state.computeIfAbsent(p.name(), k -> fresh(p));
     s.t++;
     double rate = lr * group.lrScale();
     NDArray w = p.data();
     double bc1 = 1 - Math.pow(beta1, s.t);
     double bc2 = 1 - Math.pow(beta2, s.t);
+    DoubleFunction<NDArray> c = x -> scalars.computeIfAbsent((float) x, f -> w.getManager().create(f));
+    NDArray b1 = c.apply(beta1);
+    NDArray b2 = c.apply(beta2);
+    NDArray oneMinusB2 = c.apply(1 - beta2);
+    NDArray decay = group.weightDecay() != 0 ? c.apply(1 - rate * group.weightDecay()) : null;
+    NDArray sqrtBc2 = c.apply(Math.sqrt(bc2));
+    NDArray epsilon = c.apply(eps);
+    NDArray stepSize = c.apply(rate / bc1);
     // One scope per tensor frees this update's temporaries before the next tensor's are made: the
     // allocator reuses warm memory (measured 20-35% faster than holding all to the step's end). Three
     // temporaries the size of the tensor (g^2, the denominator, the update), as torch's AdamW.
     try (NDScope scope = new NDScope()) {
       scope.suppressNotUsedWarning();
-      s.m.subi(g).muli(beta1).addi(g); // m = beta1 m + (1 - beta1) g, in place
-      s.v.muli(beta2).addi(g.square().muli(1 - beta2));
-      if (group.weightDecay() != 0) {
-        w.muli(1 - rate * group.weightDecay());
+      s.m.subi(g).muli(b1).addi(g); // m = beta1 m + (1 - beta1) g, in place
+      s.v.muli(b2).addi(g.square().muli(oneMinusB2));
+      if (decay != null) {
+        w.muli(decay);
       }
       // w -= rate / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)
-      NDArray denom = s.v.sqrt().divi(Math.sqrt(bc2)).addi(eps);
-      w.subi(s.m.div(denom).muli(rate / bc1));
+      NDArray denom = s.v.sqrt().divi(sqrtBc2).addi(epsilon);
+      w.subi(s.m.div(denom).muli(stepSize));
     }
   }
 

@@ -1,6 +1,8 @@
 package dev.retain.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import dev.retain.model.Parameter;
 import dev.retain.tensor.Grads;
 import java.util.ArrayList;
@@ -25,18 +27,24 @@ public final class GradClip {
 
   /** The L2 norm over all the gradients together (non-finite when any element is). */
   public static double globalNorm(List<NDArray> grads) {
-    double sq = 0;
-    for (NDArray g : grads) {
-      double n = g.norm().getFloat(); // one reduction, no temporary the size of g
-      sq += n * n;
+    if (grads.isEmpty()) {
+      return 0;
     }
-    return Math.sqrt(sq);
+    // One norm per tensor (no temporary the size of g), then the norm of those norms: one read back
+    // to Java for the whole model instead of one per tensor.
+    NDList norms = new NDList(grads.size());
+    for (NDArray g : grads) {
+      norms.add(g.norm());
+    }
+    return NDArrays.stack(norms).norm().getFloat();
   }
 
   /** Scales the gradients in place so that their global norm is at most {@code maxNorm} (0: off). */
   public static void clip(List<NDArray> grads, double norm, double maxNorm) {
     if (maxNorm > 0 && norm > maxNorm) {
-      double scale = maxNorm / (norm + 1e-6);
+      // One 0-d tensor for every gradient (a Java scalar would become a new tensor per call); the
+      // caller's scope closes it.
+      NDArray scale = grads.get(0).getManager().create((float) (maxNorm / (norm + 1e-6)));
       for (NDArray g : grads) {
         g.muli(scale);
       }

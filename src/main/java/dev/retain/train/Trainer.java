@@ -370,12 +370,7 @@ public final class Trainer {
         stats.loss = Double.NaN;
         return stats;
       }
-      for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
-        NDArray g = Grads.of(e.getValue().data());
-        if (g != null) {
-          optimizer.step(e.getValue(), g, lr, group(e.getKey(), e.getValue()));
-        }
-      }
+      optimizer.step(trainable, lr, n -> group(n, trainable.get(n)));
       zeroGrads();
     }
     for (LossTerm t : s.terms()) {
