@@ -130,16 +130,17 @@ public final class MemoryPlan {
    * (views: reshape of contiguous, transpose, split, expandDims create none):
    *
    * <pre>
-   *   rmsNorm           x*x, x/rms, *w: 3 BT d (+ mean, +eps, sqrt: 3 BT)
+   *   rmsNorm           x^2, x*inv, *w: 3 BT d (+ mean, +eps, ^-1/2: 3 BT)
    *   q, k, v           BT (qd + 2 kvd)
-   *   RoPE on q and k   x*cos, -x2 (half), concat, *sin, +: 4.5 BT qd + 4.5 BT kvd
+   *   RoPE on q and k   x*cos, swapped halves, *sin, +: 4 BT qd + 4 BT kvd
    *   repeatKv (GQA)    2 BT qd when kv heads &lt; heads
-   *   attention         scores, *scale, +mask, softmax: 4 B H T T; P v and the [B,T,H*D] copy: 2 BT qd
+   *   attention         scores, +mask, softmax: 3 B H T T (the scale rides on q's tables); P v and the
+   *                     [B,T,H*D] copy: 2 BT qd
    *   o_proj, residual  2 BT d
    *   rmsNorm           3 BT d (+ 3 BT)
    *   SwiGLU            gate, sigmoid, gate*sigmoid, up, product: 5 BT F
    *   down, residual    2 BT d
-   *   LoRA per adapted  A x: BT r; B(A x), *scaling, +: 3 BT out
+   *   LoRA per adapted  A x, *scaling: 2 BT r; B(..), +: 2 BT out
    * </pre>
    */
   public long layerElements() {
@@ -153,16 +154,16 @@ public final class MemoryPlan {
     long n = 0;
     n += 2 * (3 * bt * d + 3 * bt); // two RMSNorms
     n += bt * (qd + 2 * kvd); // q, k, v projections
-    n += (9 * bt * qd) / 2 + (9 * bt * kvd) / 2; // RoPE on q and k
+    n += 4 * bt * qd + 4 * bt * kvd; // RoPE on q and k
     if (c.numKvHeads < c.numHeads) {
       n += 2 * bt * qd; // k and v repeated to every query head
     }
-    n += 4 * scores + 2 * bt * qd; // attention
+    n += 3 * scores + 2 * bt * qd; // attention
     n += 2 * bt * d; // o_proj + residual
     n += 5 * bt * f; // SwiGLU
     n += 2 * bt * d; // down_proj + residual
     for (String m : targets) {
-      n += bt * r + 3 * bt * Flops.out(c, m);
+      n += 2 * bt * r + 2 * bt * Flops.out(c, m);
     }
     return n;
   }
@@ -175,7 +176,7 @@ public final class MemoryPlan {
     long v = c.vocabSize;
     long n = layerElements() * c.numLayers;
     n += bt * d; // embedding
-    n += 2L * bt * c.headDim; // cos, sin looked up for the positions
+    n += 4L * bt * c.headDim; // cos, sin looked up for the positions, and q's scaled copies
     n += (long) batch * seq * seq; // packed causal mask [B, 1, T, T]
     n += 3 * bt * 2 + bt; // ids, positions, targets (int64 = 2 floats) and target weights
     n += 3 * bt * d + 3 * bt; // final RMSNorm

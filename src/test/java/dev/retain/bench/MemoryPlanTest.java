@@ -26,17 +26,17 @@ class MemoryPlanTest {
     long bt = 6;
     long layer = 2 * (3 * bt * 4 + 3 * bt) // two RMSNorms
         + bt * 12 // q, k, v
-        + 9 * bt * 4 // RoPE on q and k (4.5 BT d each)
-        + 4 * (2 * 2 * 3 * 3) + 2 * bt * 4 // scores x4, PV and its copy
+        + 8 * bt * 4 // RoPE on q and k (4 BT d each)
+        + 3 * (2 * 2 * 3 * 3) + 2 * bt * 4 // scores x3, PV and its copy
         + 2 * bt * 4 // o_proj, residual
         + 5 * bt * 6 // SwiGLU
         + 2 * bt * 4; // down, residual
     assertEquals(layer, p.layerElements());
-    long step = 2 * layer + bt * 4 + 2 * bt * 2 + 2 * 3 * 3 + 3 * bt * 2 + bt + 3 * bt * 4 + 3 * bt + 2 * bt * 10 + 4 * bt;
+    long step = 2 * layer + bt * 4 + 4 * bt * 2 + 2 * 3 * 3 + 3 * bt * 2 + bt + 3 * bt * 4 + 3 * bt + 2 * bt * 10 + 4 * bt;
     assertEquals(step, p.stepElements());
-    // LoRA r=1 on q and v adds A x (BT) and three BT x out tensors per module
+    // LoRA r=1 on q and v adds A x and its scaled copy (2 BT r) and two BT x out tensors per module
     MemoryPlan l = MemoryPlan.lora(c, 1, Set.of("q_proj", "v_proj"), 2, 3, 0);
-    assertEquals(layer + 2 * (bt + 3 * bt * 4), l.layerElements());
+    assertEquals(layer + 2 * (2 * bt + 2 * bt * 4), l.layerElements());
   }
 
   @Test
