@@ -53,7 +53,8 @@ public final class AtomicFiles {
         body.write(ch);
         ch.force(true);
       }
-      move(tmp, target);
+      // A file is replaced by an atomic rename only: a plain move could leave it half there.
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException | RuntimeException | Error e) {
       try {
         Files.deleteIfExists(tmp);
@@ -61,7 +62,9 @@ public final class AtomicFiles {
         // best effort; the original failure is what matters
       }
       if (e instanceof IOException io) {
-        throw new IOException(target + ": could not be written (" + io.getMessage()
+        // The exception's type carries the reason where its message is only a path (AccessDenied...).
+        String why = io.getClass().getSimpleName() + (io.getMessage() != null ? ": " + io.getMessage() : "");
+        throw new IOException(target + ": could not be written (" + why
             + "; check free disk space and permissions of " + dir + "); the previous version, if any, is unchanged", io);
       }
       throw e;

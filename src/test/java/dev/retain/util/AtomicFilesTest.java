@@ -26,7 +26,8 @@ class AtomicFilesTest {
       throw cause;
     }));
     assertSame(cause, e.getCause());
-    assertTrue(e.getMessage().startsWith(target + ": could not be written (No space left on device"), e.getMessage());
+    assertTrue(e.getMessage().startsWith(target + ": could not be written (IOException: No space left on device"),
+        e.getMessage());
     assertEquals("first", Files.readString(target));
     try (Stream<Path> s = Files.list(target.getParent())) {
       assertEquals(1, s.count(), "only the target remains");
