@@ -460,6 +460,7 @@ final class Binding implements ConfigErrors.Sink {
       // for it to go away (an empty value clears an optional value). A section that always exists
       // goes back to its defaults instead.
       slot.set(slot.optional() ? null : Schema.of(o.type()).newInstance());
+      locs.keySet().removeIf(k -> k.startsWith(full + ".") || k.startsWith(full + "["));
       return;
     }
     Object v = convert(slot.type(), node, slot.get(), full, 0);

@@ -41,7 +41,7 @@ public final class GradClip {
 
   /** Scales the gradients in place so that their global norm is at most {@code maxNorm} (0: off). */
   public static void clip(List<NDArray> grads, double norm, double maxNorm) {
-    if (maxNorm > 0 && norm > maxNorm) {
+    if (maxNorm > 0 && norm > maxNorm && !grads.isEmpty()) {
       // One 0-d tensor for every gradient (a Java scalar would become a new tensor per call); the
       // caller's scope closes it.
       NDArray scale = grads.get(0).getManager().create((float) (maxNorm / (norm + 1e-6)));

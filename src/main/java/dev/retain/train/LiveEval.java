@@ -11,7 +11,7 @@ public interface LiveEval {
   /** Measure every this many optimizer steps. */
   int every();
 
-  /** Scores of the model as it is now: mean general and domain accuracy, and each suite's score. */
+  /** Scores of the model as it is now: general and domain accuracy (items of each role's suites pooled), and each suite's score. */
   Scores measure();
 
   /** The base model's general score, the budget's reference. */

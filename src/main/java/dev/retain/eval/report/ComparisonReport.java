@@ -220,8 +220,8 @@ public final class ComparisonReport {
 
   /** How each number is defined: (term, definition), shown in all three files. */
   static final List<String[]> DEFINITIONS = List.of(
-      new String[] {"general score G", "mean accuracy over the general exact-match and multiple-choice probe suites, 0..1;"
-          + " [low, high] is its 95% interval (Wilson for a single suite)"},
+      new String[] {"general score G", "accuracy over every item of the general exact-match and multiple-choice probe suites"
+          + " together (pooled), 0..1; [low, high] is its 95% Wilson interval"},
       new String[] {"domain score D", "the same over the domain probe suites"},
       new String[] {"retention", "G_after / G_before (100% = nothing forgotten)"},
       new String[] {"drop", "G_before - G_after"},

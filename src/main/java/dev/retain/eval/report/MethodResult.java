@@ -13,8 +13,8 @@ import java.util.TreeMap;
  * @param method short name ("naive", "replay", "staged", "ewc", "lora", "adapters", "distill",
  *     "all"); "naive" is the reference for forgetting reduction and the domain target
  * @param description one line: the protections this method applies
- * @param general general score after training: mean accuracy over the general exact/choice suites,
- *     with its 95% interval
+ * @param general general score after training: accuracy over the items of the general exact/choice
+ *     suites pooled, with its 95% Wilson interval
  * @param domain domain score after training, with its 95% interval
  * @param generalCe mean cross-entropy on held-out general text after training (nats/token); NaN if
  *     not measured
