@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.LongStream;
 
 /**
  * Peak resident memory of a retain training step (float32, one micro-batch of {@code batch} rows of
@@ -101,7 +102,7 @@ public final class MemoryPlan {
   /** Elements of the largest trainable tensor (full: the largest weight; LoRA: the largest A or B). */
   long largestTrainable() {
     if (mode == Mode.FULL) {
-      return ModelLoader.expectedShapes(config).values().stream().mapToLong(s -> new Shape(s).size()).max().orElse(0);
+      return tensorSizes(config).max().orElse(0);
     }
     long max = 0;
     for (String m : targets) {
@@ -122,7 +123,12 @@ public final class MemoryPlan {
 
   /** Base parameters: every tensor the config implies (tied head counted once). */
   public static long baseParams(ModelConfig c) {
-    return ModelLoader.expectedShapes(c).values().stream().mapToLong(s -> new Shape(s).size()).sum();
+    return tensorSizes(c).sum();
+  }
+
+  /** Elements of each base tensor the config implies. */
+  private static LongStream tensorSizes(ModelConfig c) {
+    return ModelLoader.expectedShapes(c).values().stream().mapToLong(s -> new Shape(s).size());
   }
 
   /**

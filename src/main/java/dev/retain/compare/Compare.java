@@ -35,7 +35,6 @@ import java.util.TreeMap;
  * method ran with, {@code report/} the comparison.
  */
 public final class Compare {
-
   private Compare() {}
 
   /** Options of a comparison run. */

@@ -368,7 +368,6 @@ public final class Importance {
     }
   }
 
-
   /**
    * Mass by group: "layer N" for the decoder layers, otherwise the parameter name without
    * {@code model.} and {@code .weight} (embed_tokens, norm, lm_head), in model order.

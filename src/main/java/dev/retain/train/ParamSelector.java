@@ -62,7 +62,10 @@ public final class ParamSelector {
     }
     if (t.startsWith("top:")) {
       int k = number(t.substring(4), t, whole);
-      return (n, a, l) -> !a && CausalLM.layerIndex(n) >= 0 && CausalLM.layerIndex(n) >= l - k;
+      return (n, a, l) -> {
+        int layer = CausalLM.layerIndex(n);
+        return !a && layer >= 0 && layer >= l - k;
+      };
     }
     if (t.startsWith("layers:")) {
       String[] ab = t.substring(7).split("-");
@@ -71,7 +74,10 @@ public final class ParamSelector {
       }
       int lo = number(ab[0], t, whole);
       int hi = number(ab[1], t, whole);
-      return (n, a, l) -> !a && CausalLM.layerIndex(n) >= lo && CausalLM.layerIndex(n) <= hi;
+      return (n, a, l) -> {
+        int layer = CausalLM.layerIndex(n);
+        return !a && layer >= lo && layer <= hi;
+      };
     }
     if (t.startsWith("regex:")) {
       try {
