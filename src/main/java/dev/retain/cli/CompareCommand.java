@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 
 /** retain compare: every method on the same data and seed, and the method-by-method report. */
 @Command(name = "compare", mixinStandardHelpOptions = true,
-    description = {"Train every method (naive, replay, staged, ewc, lora, adapters, distill, all) on the same data",
+    description = {"Train every method (naive, replay, staged, ewc, lora, adapters, distill, replay+distill, all) on the same data",
         "and seed, measure the probes before and after, and write report.md, report.json and report.html."})
 final class CompareCommand implements Callable<Integer> {
   @Option(names = {"-c", "--config"}, required = true, description = "run configuration (YAML) shared by every method")

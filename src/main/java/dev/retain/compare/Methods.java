@@ -19,11 +19,14 @@ import java.util.Locale;
  *   <li>lora: LoRA r=8, alpha=32 on q_proj and v_proj, at 3x the run's LR (adapters train slower).
  *   <li>adapters: bottleneck adapters after each MLP, at 3x the run's LR.
  *   <li>distill: distillation from the base model (weight 0.5, T = 2) on every row.
+ *   <li>replay+distill: replay and distillation on full fine-tuning, the two protections that cost
+ *       the domain least on the bundled model (the data level with the base model's own outputs as a
+ *       second anchor; no penalty pulling every weight back, no frozen base).
  *   <li>all: the three levels together: replay + EWC + LoRA + distillation.
  * </ul>
  */
 public final class Methods {
-  public static final List<String> ALL = List.of("naive", "replay", "staged", "ewc", "lora", "adapters", "distill", "all");
+  public static final List<String> ALL = List.of("naive", "replay", "staged", "ewc", "lora", "adapters", "distill", "replay+distill", "all");
 
   private Methods() {}
 
@@ -37,6 +40,8 @@ public final class Methods {
       case "lora" -> loraText(cfg.lora) + "; base frozen";
       case "adapters" -> "bottleneck adapters after each MLP (hidden / " + cfg.adapters.reductionFactor + "); base frozen";
       case "distill" -> distillText(cfg.retention.distillation) + " mixed with CE";
+      case "replay+distill" -> "full fine-tuning with general data replayed, " + replayText(cfg.data.replay) + "; "
+          + distillText(cfg.retention.distillation);
       case "all" -> "replay + EWC + LoRA + distillation (data, training, architecture): " + replayText(cfg.data.replay) + "; "
           + ewcText(cfg.retention.ewc) + "; " + loraText(cfg.lora) + "; " + distillText(cfg.retention.distillation);
       default -> method;
@@ -112,6 +117,10 @@ public final class Methods {
         cfg.training.lr = lr * 3;
       }
       case "distill" -> distill(cfg, user);
+      case "replay+distill" -> {
+        replay(cfg, user);
+        distill(cfg, user);
+      }
       case "all" -> {
         replay(cfg, user);
         ewc(cfg, user);

@@ -27,7 +27,7 @@ class DemoSmokeTest {
       assertTrue(Files.exists(tmp.resolve("demo/report/" + f)), f);
     }
     String table = r.out();
-    for (String m : new String[] {"naive", "replay", "staged", "ewc", "lora", "adapters", "distill", "all"}) {
+    for (String m : new String[] {"naive", "replay", "staged", "ewc", "lora", "adapters", "distill", "replay+distill", "all"}) {
       assertTrue(table.contains(m), m + " missing from:\n" + table);
     }
   }

@@ -41,6 +41,14 @@ class CompareTest {
     assertEquals(2, staged.training.stages.size());
     assertEquals(1e-4, staged.training.stages.get(1).lr, 1e-12);
     assertEquals(2, staged.training.stages.get(1).epochs);
+    RunConfig rd = new RunConfig();
+    rd.training.lr = 1e-3;
+    Methods.apply("replay+distill", rd, user);
+    assertTrue(rd.lora == null && rd.retention.ewc == null && rd.retention.distillation != null
+        && rd.data.replay.schedule == RunConfig.ReplayKind.LINEAR && rd.training.trainable == null);
+    assertEquals(1e-3, rd.training.lr, 1e-12);
+    assertEquals("full fine-tuning with general data replayed, ratio 15% -> 30% across epochs; distillation from the base "
+        + "model (T=2, weight 0.5, all rows)", Methods.describe("replay+distill", rd));
     RunConfig all = new RunConfig();
     all.training.lr = 1e-3;
     Methods.apply("all", all, user);
