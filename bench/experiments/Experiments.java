@@ -8,7 +8,9 @@
 // checked against the code retain runs today where it changes numbers.
 //   1. AdamW over every weight of the model, as the trainer does it today (all temporaries held by
 //      the step's NDScope), with one NDScope per parameter, and with DJL's fused adamUpdate kernel
-//      (JniUtils.adamUpdate, adamw=true); resident-memory growth of each.
+//      (JniUtils.adamUpdate, adamw=true); resident-memory growth of each. (Since then AdamW.step is
+//      one Java loop over the tensors' memory on the CPU, so "today" times that loop; the numbers in
+//      bench/results/experiments.txt were taken before it.)
 //   2. q, k, v as three linears versus one linear on the concatenated weight, split after; gate and
 //      up likewise; forward + backward.
 //   3. a training step (forward, CE, backward) with every forward tensor held to the step's end, as
