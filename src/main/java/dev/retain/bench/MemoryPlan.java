@@ -7,15 +7,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.LongStream;
 
 /**
  * Peak resident memory of a retain training step (float32, one micro-batch of {@code batch} rows of
  * {@code seq} tokens), as the sum of its parts:
  *
  * <pre>
- *   peak = runtime + weights + gradients + AdamW moments + step tensors + max(backward, optimizer)
- *          + allocator slack
+ *   peak = runtime + weights + gradients + AdamW moments + step tensors + backward + allocator slack
  * </pre>
  *
  * <ul>
@@ -34,9 +32,8 @@ import java.util.stream.LongStream;
  *   <li><b>backward</b>: what lives only during backward: the three contiguous copies that matmul
  *       makes of q, k^T and v per layer (non-contiguous after RoPE and the head transpose) and that
  *       the batched matmul saves, plus the two BT V gradients of log-softmax at the head.
- *   <li><b>optimizer</b>: the AdamW update's three temporaries of one tensor at a time (AdamW frees
- *       them per tensor; the gradient norm makes none): 12 bytes x the largest trainable tensor. The
- *       larger of backward and optimizer is added, since one is freed before the other peaks.
+ *   <li>the optimizer adds nothing: AdamW updates weights and moments in place in one loop on the
+ *       CPU (no temporaries), and the gradient norm makes none.
  *   <li><b>allocator slack</b>: glibc's heap fragments as the same tensors are freed and allocated
  *       again step after step; the peak grows over the first few steps and then stays flat. Measured
  *       on base and 25m at batch 4 to 16: 6% to 24% (once 41%) of step tensors + transient, typically
@@ -91,24 +88,9 @@ public final class MemoryPlan {
     long activations = F32 * stepElements();
     items.add(new Item("activations", activations, "every tensor of the forward pass and loss, held to the step's end"));
     long backward = F32 * backwardElements();
-    long optimizer = 3 * F32 * largestTrainable();
-    items.add(backward >= optimizer
-        ? new Item("backward", backward, "matmul copies of q, k^T, v saved for backward + 2 B T V logit gradients")
-        : new Item("optimizer", optimizer, "AdamW temporaries, 12 B x the largest tensor"));
-    items.add(new Item("allocator", Math.round(ALLOCATOR_SLACK * (activations + Math.max(backward, optimizer))),
+    items.add(new Item("backward", backward, "matmul copies of q, k^T, v saved for backward + 2 B T V logit gradients"));
+    items.add(new Item("allocator", Math.round(ALLOCATOR_SLACK * (activations + backward)),
         "glibc heap fragmentation over steps, 15% of activations + transient (measured)"));
-  }
-
-  /** Elements of the largest trainable tensor (full: the largest weight; LoRA: the largest A or B). */
-  long largestTrainable() {
-    if (mode == Mode.FULL) {
-      return tensorSizes(config).max().orElse(0);
-    }
-    long max = 0;
-    for (String m : targets) {
-      max = Math.max(max, (long) r * Math.max(Flops.in(config, m), Flops.out(config, m)));
-    }
-    return max;
   }
 
   /** Full fine-tuning. */
@@ -123,12 +105,7 @@ public final class MemoryPlan {
 
   /** Base parameters: every tensor the config implies (tied head counted once). */
   public static long baseParams(ModelConfig c) {
-    return tensorSizes(c).sum();
-  }
-
-  /** Elements of each base tensor the config implies. */
-  private static LongStream tensorSizes(ModelConfig c) {
-    return ModelLoader.expectedShapes(c).values().stream().mapToLong(s -> new Shape(s).size());
+    return ModelLoader.expectedShapes(c).values().stream().mapToLong(s -> new Shape(s).size()).sum();
   }
 
   /**

@@ -85,8 +85,7 @@ final class PlanCommand implements Callable<Integer> {
     for (String p : parts) {
       sb.append(row(p, full.bytes(p), lora.bytes(p), how ? how(full, p) : null));
     }
-    sb.append(row("peak transient (backward or optimizer)", full.bytes("backward") + full.bytes("optimizer"),
-        lora.bytes("backward") + lora.bytes("optimizer"), how ? how(full, full.bytes("backward") > 0 ? "backward" : "optimizer") : null));
+    sb.append(row("peak transient (backward)", full.bytes("backward"), lora.bytes("backward"), how ? how(full, "backward") : null));
     sb.append(row("allocator slack", full.bytes("allocator"), lora.bytes("allocator"), how ? how(full, "allocator") : null));
     sb.append(row("**total (peak)**", full.total(), lora.total(), how ? "sum of the above" : null));
     sb.append(String.format(Locale.ROOT, "%ngradients + AdamW moments: LoRA %s = %.2f%% of full (%s)%n",
