@@ -88,11 +88,10 @@ public final class AdamW {
    * One update of every parameter of {@code params} that has a gradient, at learning rate {@code lr},
    * with each parameter's {@link Group}.
    *
-   * <p>The scalars of the update (beta1, 1 - beta2, the decay and step factors) are made once per call
-   * as 0-d tensors and shared by every tensor's in-place operations: a Java scalar would be wrapped in
-   * a fresh tensor by every operation (six per parameter), which cost more than the arithmetic on the
-   * small tensors of LoRA. Tensor-tensor operations are also what {@link dev.retain.tensor.Consts}
-   * requires inside a graph; here there is none, so freshly made scalars are safe and closed after.
+   * <p>On the tensor path the scalars of the update (beta1, 1 - beta2, the decay and step factors) are
+   * made once per call as 0-d tensors and shared by every tensor's in-place operations: a Java scalar
+   * would be wrapped in a fresh tensor by every operation (six per parameter). Outside a graph freshly
+   * made scalars are safe; they are closed after.
    */
   public void step(Map<String, Parameter> params, double lr, Function<String, Group> groupOf) {
     try (NDScope scalarsScope = new NDScope()) {
