@@ -12,7 +12,9 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.DoubleFunction;
+import java.util.concurrent.ForkJoinPool;
 import java.util.function.Function;
+import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 
 /**
@@ -45,14 +47,24 @@ public final class AdamW {
     final NDArray m;
     final NDArray v;
     long t;
+    /** The weight tensor {@link #fused} was decided for (a parameter can be given a new tensor). */
+    private NDArray weight;
     /** Whether weight and moments are CPU float32 memory the fused loop can read and write in place. */
-    final boolean fused;
+    boolean fused;
 
-    State(NDArray m, NDArray v, long t, boolean fused) {
+    State(NDArray m, NDArray v, long t) {
       this.m = m;
       this.v = v;
       this.t = t;
-      this.fused = fused;
+    }
+
+    /** Whether {@code w} can take the fused loop; probed once per weight tensor. */
+    boolean fusedFor(NDArray w) {
+      if (w != weight) {
+        weight = w;
+        fused = addressable(w) && addressable(m) && addressable(v);
+      }
+      return fused;
     }
 
     public NDArray m() {
@@ -130,31 +142,38 @@ public final class AdamW {
     float epsilon = (float) eps;
     float stepSize = (float) (rate / bc1);
     boolean decays = group.weightDecay() != 0;
-    if (s.fused && g.getDevice().equals(Device.cpu()) && g.getDataType() == DataType.FLOAT32) {
-      FloatBuffer wb = floats(w);
-      FloatBuffer gb = floats(g);
-      FloatBuffer mb = floats(s.m);
-      FloatBuffer vb = floats(s.v);
-      int n = wb.capacity();
-      if (gb.capacity() != n) {
-        throw new IllegalArgumentException("AdamW: gradient of " + p.name() + " has " + gb.capacity() + " elements, the weight " + n);
-      }
-      // Chunks of 64K elements in parallel (the JVM's common pool plus this thread); small tensors inline.
-      int chunks = (n + CHUNK - 1) / CHUNK;
-      IntStream range = IntStream.range(0, chunks);
-      (chunks > 1 ? range.parallel() : range).forEach(c -> {
-        int end = Math.min(n, (c + 1) * CHUNK);
-        for (int i = c * CHUNK; i < end; i++) {
-          float gi = gb.get(i);
-          float mi = (mb.get(i) - gi) * b1 + gi; // beta1 m + (1 - beta1) g
-          float vi = vb.get(i) * b2 + gi * gi * oneMinusB2;
-          float wi = decays ? wb.get(i) * decay : wb.get(i);
-          float denom = (float) Math.sqrt(vi) / sqrtBc2 + epsilon;
-          mb.put(i, mi);
-          vb.put(i, vi);
-          wb.put(i, wi - mi / denom * stepSize);
+    if (s.fusedFor(w) && g.getDevice().equals(Device.cpu()) && g.getDataType() == DataType.FLOAT32) {
+      // A non-contiguous gradient is read through a copy, closed here.
+      try (NDScope scope = new NDScope()) {
+        scope.suppressNotUsedWarning();
+        FloatBuffer wb = floats(w);
+        FloatBuffer gb = floats(g);
+        FloatBuffer mb = floats(s.m);
+        FloatBuffer vb = floats(s.v);
+        int n = wb.capacity();
+        if (gb.capacity() != n) {
+          throw new IllegalArgumentException("AdamW: gradient of " + p.name() + " has " + gb.capacity() + " elements, the weight " + n);
         }
-      });
+        IntConsumer chunk = c -> {
+          int end = Math.min(n, (c + 1) * CHUNK);
+          for (int i = c * CHUNK; i < end; i++) {
+            float gi = gb.get(i);
+            float mi = (mb.get(i) - gi) * b1 + gi; // beta1 m + (1 - beta1) g
+            float vi = vb.get(i) * b2 + gi * gi * oneMinusB2;
+            float wi = decays ? wb.get(i) * decay : wb.get(i);
+            float denom = (float) Math.sqrt(vi) / sqrtBc2 + epsilon;
+            mb.put(i, mi);
+            vb.put(i, vi);
+            wb.put(i, wi - mi / denom * stepSize);
+          }
+        };
+        int chunks = (n + CHUNK - 1) / CHUNK;
+        if (chunks == 1 || POOL.getParallelism() == 1) {
+          IntStream.range(0, chunks).forEach(chunk);
+        } else {
+          POOL.submit(() -> IntStream.range(0, chunks).parallel().forEach(chunk)).join();
+        }
+      }
       return;
     }
     DoubleFunction<NDArray> c = x -> scalars.computeIfAbsent((float) x, f -> w.getManager().create(f));
@@ -174,7 +193,11 @@ public final class AdamW {
     }
   }
 
+  /** Elements per task of the fused loop; a tensor of one chunk runs on the calling thread. */
   private static final int CHUNK = 1 << 16;
+  /** The fused loop's threads: as many as libtorch's intra-op threads, so a thread setting holds for both. */
+  private static final ForkJoinPool POOL = new ForkJoinPool(
+      Math.max(1, Integer.getInteger("ai.djl.pytorch.num_threads", Runtime.getRuntime().availableProcessors())));
 
   /** The tensor's own memory as floats (a view, not a copy, for the tensors {@link #addressable} accepts). */
   private static FloatBuffer floats(NDArray x) {
@@ -187,19 +210,24 @@ public final class AdamW {
    * are taken and a write through one must show through the other (the value is put back).
    */
   static boolean addressable(NDArray x) {
-    if (!x.getDevice().equals(Device.cpu()) || x.getDataType() != DataType.FLOAT32 || x.size() == 0) {
+    // DJL's direct buffer is limited to 2 GiB; larger tensors take the tensor path.
+    if (!x.getDevice().equals(Device.cpu()) || x.getDataType() != DataType.FLOAT32 || x.size() == 0
+        || x.size() > Integer.MAX_VALUE / 4) {
       return false;
     }
-    ByteBuffer a = x.toByteBuffer(true);
-    ByteBuffer b = x.toByteBuffer(true);
-    if (!a.isDirect() || !b.isDirect() || a.capacity() != x.size() * 4) {
-      return false;
+    try (NDScope scope = new NDScope()) { // closes the copies DJL makes of a non-contiguous tensor
+      scope.suppressNotUsedWarning();
+      ByteBuffer a = x.toByteBuffer(true);
+      ByteBuffer b = x.toByteBuffer(true);
+      if (!a.isDirect() || !b.isDirect() || a.capacity() != x.size() * 4) {
+        return false;
+      }
+      int old = a.getInt(0);
+      a.putInt(0, ~old);
+      boolean alias = b.getInt(0) == ~old;
+      a.putInt(0, old);
+      return alias;
     }
-    int old = a.getInt(0);
-    a.putInt(0, ~old);
-    boolean alias = b.getInt(0) == ~old;
-    a.putInt(0, old);
-    return alias;
   }
 
   private static State fresh(Parameter p) {
@@ -207,7 +235,7 @@ public final class AdamW {
     NDArray v = p.data().zerosLike();
     m.setRequiresGradient(false);
     NDScope.unregister(m, v);
-    return new State(m, v, 0, addressable(p.data()) && addressable(m) && addressable(v));
+    return new State(m, v, 0);
   }
 
   /** Drops the moments of parameters no longer trained (they restart fresh if unfrozen again). */

@@ -28,7 +28,7 @@ class DemoSmokeTest {
     }
     String table = r.out();
     for (String m : new String[] {"naive", "replay", "staged", "ewc", "lora", "adapters", "distill", "replay+distill", "all"}) {
-      assertTrue(table.contains(m), m + " missing from:\n" + table);
+      assertTrue(table.contains("| " + m + " "), m + " row missing from:\n" + table);
     }
   }
 }

@@ -66,6 +66,10 @@ class OptimizerAndScheduleTest {
       assertClose(strided.data().toFloatArray(), dense.data().toFloatArray(), 1e-8f);
       assertClose(opt.state().get("strided").m().toFloatArray(), opt.state().get("dense").m().toFloatArray(), 0f);
       assertClose(opt.state().get("strided").v().toFloatArray(), opt.state().get("dense").v().toFloatArray(), 0f);
+      // A parameter given a new tensor is probed again: a contiguous copy of the strided one is fused now.
+      strided.set(m.create(strided.data().toFloatArray(), strided.data().getShape()));
+      opt.step(strided, m.create(new float[rows * cols], new ai.djl.ndarray.types.Shape(rows, cols)), 1e-3, g);
+      assertTrue(opt.state().get("strided").fused);
     }
   }
 

@@ -11,7 +11,7 @@ import java.util.TreeMap;
  * What one fine-tuning method produced, as measured by the comparison runner.
  *
  * @param method short name ("naive", "replay", "staged", "ewc", "lora", "adapters", "distill",
- *     "all"); "naive" is the reference for forgetting reduction and the domain target
+ *     "replay+distill", "all"); "naive" is the reference for forgetting reduction and the domain target
  * @param description one line: the protections this method applies
  * @param general general score after training: accuracy over the items of the general exact/choice
  *     suites pooled, with its 95% Wilson interval
