@@ -20,8 +20,10 @@ import java.util.Locale;
  *   <li>adapters: bottleneck adapters after each MLP, at 3x the run's LR.
  *   <li>distill: distillation from the base model (weight 0.5, T = 2) on every row.
  *   <li>replay+distill: replay and distillation on full fine-tuning, the two protections that cost
- *       the domain least on the bundled model (the data level with the base model's own outputs as a
- *       second anchor; no penalty pulling every weight back, no frozen base).
+ *       the domain least on the bundled model (no penalty pulling every weight back, no frozen base).
+ *       Without a replay section in the user's config it replays twice the replay method's share,
+ *       linear 30% -> 50%: at the full demo preset, with 15% -> 30% it kept 93.0% of the base's
+ *       general score, with 30% -> 50% 98.4%, at about the same domain gain (README).
  *   <li>all: the three levels together: replay + EWC + LoRA + distillation.
  * </ul>
  */
@@ -86,7 +88,7 @@ public final class Methods {
     double lr = cfg.training.lr;
     switch (method) {
       case "naive" -> { }
-      case "replay" -> replay(cfg, user);
+      case "replay" -> replay(cfg, user, 0.15, 0.30);
       case "staged" -> {
         RunConfig.Stage top = new RunConfig.Stage();
         top.name = "top+head";
@@ -118,11 +120,11 @@ public final class Methods {
       }
       case "distill" -> distill(cfg, user);
       case "replay+distill" -> {
-        replay(cfg, user);
+        replay(cfg, user, 0.30, 0.50);
         distill(cfg, user);
       }
       case "all" -> {
-        replay(cfg, user);
+        replay(cfg, user, 0.15, 0.30);
         ewc(cfg, user);
         lora(cfg, user, lr);
         distill(cfg, user);
@@ -131,13 +133,14 @@ public final class Methods {
     }
   }
 
-  private static void replay(RunConfig cfg, RunConfig user) {
+  /** The user's replay schedule, else linear from {@code start} to {@code end} across epochs. */
+  private static void replay(RunConfig cfg, RunConfig user, double start, double end) {
     if (user.data.replay.schedule != RunConfig.ReplayKind.NONE) {
       cfg.data.replay = user.data.replay;
     } else {
       cfg.data.replay.schedule = RunConfig.ReplayKind.LINEAR;
-      cfg.data.replay.start = 0.15;
-      cfg.data.replay.end = 0.30;
+      cfg.data.replay.start = start;
+      cfg.data.replay.end = end;
     }
   }
 

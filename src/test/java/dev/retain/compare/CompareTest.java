@@ -47,7 +47,7 @@ class CompareTest {
     assertTrue(rd.lora == null && rd.retention.ewc == null && rd.retention.distillation != null
         && rd.data.replay.schedule == RunConfig.ReplayKind.LINEAR && rd.training.trainable == null);
     assertEquals(1e-3, rd.training.lr, 1e-12);
-    assertEquals("full fine-tuning with general data replayed, ratio 15% -> 30% across epochs; distillation from the base "
+    assertEquals("full fine-tuning with general data replayed, ratio 30% -> 50% across epochs; distillation from the base "
         + "model (T=2, weight 0.5, all rows)", Methods.describe("replay+distill", rd));
     RunConfig all = new RunConfig();
     all.training.lr = 1e-3;
