@@ -35,8 +35,8 @@ import java.util.stream.IntStream;
  * without {@code lerp_}/{@code addcdiv_} (which DJL does not expose), and no JNI call per operation,
  * which is most of the cost for LoRA's small matrices. It computes the same float32 operations in the
  * same order as the tensor path, which remains for tensors whose memory is not addressable (another
- * device, non-contiguous); the two agree to a unit in the last place (libtorch's vector kernels round
- * a few results differently).
+ * device, non-contiguous); the moments agree bit for bit and the weights within a few units in the
+ * last place (libtorch's vector kernels round a few results differently).
  */
 public final class AdamW {
   /** Per-parameter settings: learning-rate multiplier (parameter groups) and weight decay. */
