@@ -10,6 +10,7 @@ import dev.retain.model.safetensors.DType;
 import dev.retain.model.safetensors.SafetensorsFile;
 import dev.retain.model.safetensors.SafetensorsWriter;
 import dev.retain.model.safetensors.TensorInfo;
+import dev.retain.tensor.Host;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -64,7 +65,7 @@ final class LogitsCommand implements Callable<Integer> {
       float[] loss;
       try (NDManager m = lm.manager().newSubManager(); NDScope scope = new NDScope()) {
         scope.suppressNotUsedWarning();
-        NDArray input = m.create(ids, new Shape(shape));
+        NDArray input = Host.of(m, ids, new Shape(shape));
         NDArray l = lm.logits(input);
         logits = l.toFloatArray();
         loss = shape[1] > 1 ? CausalLM.nextTokenLoss(l, input).toFloatArray() : new float[0];

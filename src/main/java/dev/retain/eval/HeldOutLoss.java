@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.retain.data.Batch;
 import dev.retain.model.CausalLM;
 import dev.retain.model.Masks;
+import dev.retain.tensor.Host;
 import dev.retain.tensor.Ops;
 
 /**
@@ -35,9 +36,9 @@ public final class HeldOutLoss {
       try (NDScope scope = new NDScope()) {
         scope.suppressNotUsedWarning();
         Shape shape = new Shape(b.rows(), b.seqLen());
-        NDArray logits = model.forward(m.create(b.inputIds(), shape), m.create(b.positions(), shape),
+        NDArray logits = model.forward(Host.of(m, b.inputIds(), shape), Host.of(m, b.positions(), shape),
             Masks.packed(m, b.segments()), null, false).logits();
-        sum += Ops.crossEntropy(logits, m.create(b.gatherTargets(), shape)).mul(m.create(b.targetWeights(1f), shape))
+        sum += Ops.crossEntropy(logits, Host.of(m, b.gatherTargets(), shape)).mul(Host.of(m, b.targetWeights(1f), shape))
             .sum().getFloat();
         tokens += b.targetTokens();
       }

@@ -12,6 +12,7 @@ import dev.retain.data.RawExample;
 import dev.retain.model.CausalLM;
 import dev.retain.model.Generator;
 import dev.retain.model.Masks;
+import dev.retain.tensor.Host;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -175,7 +176,7 @@ public final class ProbeRunner {
     try (NDScope scope = new NDScope()) {
       scope.suppressNotUsedWarning();
       NDManager m = model.manager();
-      NDArray input = m.create(ids, new Shape(rows.size(), t));
+      NDArray input = Host.of(m, ids, new Shape(rows.size(), t));
       // Right padding under a causal mask leaves the real tokens' logits untouched.
       NDArray logits = model.forward(input, null, t > 1 ? Masks.causal(m, t, 0) : null, null, false).logits();
       NDArray lp = logits.logSoftmax(-1);

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import dev.retain.tensor.Host;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -53,7 +54,7 @@ public final class Generator {
               seq[prompt.length + i] = out.get(i);
             }
           }
-          NDArray ids = m.create(toLongs(seq), new Shape(1, seq.length));
+          NDArray ids = Host.of(m, toLongs(seq), new Shape(1, seq.length));
           NDArray logits = model.forward(ids, null, null, cache, false).logits();
           last = logits.get(0, seq.length - 1).toFloatArray();
         }
@@ -165,7 +166,7 @@ public final class Generator {
     }
     try (NDScope scope = new NDScope()) {
       scope.suppressNotUsedWarning();
-      NDArray logits = model.forward(m.create(ids, new Shape(b, t)), m.create(pos, new Shape(b, t)),
+      NDArray logits = model.forward(Host.of(m, ids, new Shape(b, t)), Host.of(m, pos, new Shape(b, t)),
           Masks.leftPadded(m, pad, t, past), cache, false).logits();
       return logits.get(":, " + (t - 1) + ", :").toFloatArray();
     }

@@ -3,6 +3,7 @@ package dev.retain.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.retain.tensor.Host;
 
 /**
  * Additive attention masks (0 where a query may attend, -inf where it may not), built on the Java
@@ -21,7 +22,7 @@ public final class Masks {
         mask[i * s + j] = Float.NEGATIVE_INFINITY;
       }
     }
-    return m.create(mask, new Shape(1, 1, t, s));
+    return Host.of(m, mask, new Shape(1, 1, t, s));
   }
 
   /**
@@ -42,7 +43,7 @@ public final class Masks {
         }
       }
     }
-    return m.create(mask, new Shape(b, 1, t, s));
+    return Host.of(m, mask, new Shape(b, 1, t, s));
   }
 
   /**
@@ -64,6 +65,6 @@ public final class Masks {
         }
       }
     }
-    return m.create(mask, new Shape(b, 1, t, t));
+    return Host.of(m, mask, new Shape(b, 1, t, t));
   }
 }

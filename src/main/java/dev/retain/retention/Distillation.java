@@ -8,6 +8,7 @@ import dev.retain.data.Batch;
 import dev.retain.data.Packer;
 import dev.retain.model.CausalLM;
 import dev.retain.tensor.Consts;
+import dev.retain.tensor.Host;
 import dev.retain.train.LossTerm;
 import dev.retain.train.StepContext;
 import java.util.Locale;
@@ -157,14 +158,14 @@ public final class Distillation implements LossTerm {
       for (int j = 0; j < k; j++) {
         idx[j] = chosen[j];
       }
-      NDIndex sel = new NDIndex("{}", m.create(idx));
+      NDIndex sel = new NDIndex("{}", Host.of(m, idx));
       ids = ids.get(sel);
       pos = pos == null ? null : pos.get(sel);
       mask = mask == null ? null : mask.get(sel);
       student = student.get(sel);
     }
     NDArray teacherLogits = teacherLogits(ctx.model, ids, pos, mask);
-    return klLoss(student, teacherLogits, m.create(w, new Shape(k, t)), temperature).mul(Consts.of((float) weight));
+    return klLoss(student, teacherLogits, Host.of(m, w, new Shape(k, t)), temperature).mul(Consts.of((float) weight));
   }
 
   /**

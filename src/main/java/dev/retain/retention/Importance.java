@@ -15,6 +15,7 @@ import dev.retain.model.safetensors.SafetensorsWriter;
 import dev.retain.model.safetensors.TensorInfo;
 import dev.retain.tensor.Backend;
 import dev.retain.tensor.Grads;
+import dev.retain.tensor.Host;
 import dev.retain.tensor.Ops;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -258,8 +259,8 @@ public final class Importance {
       w[t] = target ? 1f : 0f;
     }
     Shape shape = new Shape(1, n);
-    NDArray logits = model.forward(m.create(in, shape), null, null, null, false).logits();
-    return Ops.crossEntropy(logits, m.create(tgt, shape)).mul(m.create(w, shape)).sum();
+    NDArray logits = model.forward(Host.of(m, in, shape), null, null, null, false).logits();
+    return Ops.crossEntropy(logits, Host.of(m, tgt, shape)).mul(Host.of(m, w, shape)).sum();
   }
 
   private static void zeroGrad(Parameter p) {

@@ -20,6 +20,7 @@ import dev.retain.peft.Adapter;
 import dev.retain.tensor.Backend;
 import dev.retain.tensor.Consts;
 import dev.retain.tensor.Grads;
+import dev.retain.tensor.Host;
 import dev.retain.tensor.Ops;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -387,12 +388,12 @@ public final class Trainer {
     int rows = batch.rows();
     int t = batch.seqLen();
     Shape shape = new Shape(rows, t);
-    NDArray ids = m.create(batch.inputIds(), shape);
-    NDArray positions = m.create(batch.positions(), shape);
+    NDArray ids = Host.of(m, batch.inputIds(), shape);
+    NDArray positions = Host.of(m, batch.positions(), shape);
     NDArray mask = Masks.packed(m, batch.segments());
-    NDArray targets = m.create(batch.gatherTargets(), shape);
+    NDArray targets = Host.of(m, batch.gatherTargets(), shape);
     // 1/(targets * accumulation) folded into the weights: the loss is a plain weighted sum.
-    NDArray targetWeights = m.create(batch.targetWeights(1f / (Math.max(1, batch.targetTokens()) * cfg.gradAccum)), shape);
+    NDArray targetWeights = Host.of(m, batch.targetWeights(1f / (Math.max(1, batch.targetTokens()) * cfg.gradAccum)), shape);
     try (GradientCollector gc = Backend.engine().newGradientCollector()) {
       NDArray logits = model.forward(ids, positions, mask, null, false).logits();
       NDArray ce = Ops.crossEntropy(logits, targets).mul(targetWeights).sum();
