@@ -18,7 +18,8 @@ that the peer needs nothing but torch:
                  tensors with 2+ dims, 0 on norms), clip_grad_norm_(1.0), zero_grad()
   EWC            (lambda / 2) * sum F (theta - theta*)^2 over every weight
   distillation   T^2 * weight * sum_p w_p KL(softmax(teacher/T) || softmax(student/T)), teacher = the
-                 same model with the LoRA adapters switched off, under no_grad
+                 same model with the LoRA adapters switched off (lora_kd) or a frozen copy of the
+                 starting model (full_kd), under no_grad
 
 The token ids are the ones retain uses (SplitMix64 from the seed), so both sides train on the same
 data; initial weights are drawn from the same distributions (not the same values).
@@ -29,6 +30,7 @@ Run it with /usr/bin/python3 (a pyenv python does not see Debian's dist-packages
 """
 
 import argparse
+import copy
 import json
 import math
 import sys
@@ -272,7 +274,7 @@ def matmul_gflops(torch, n=1024, repeats=15):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--case", required=True,
-                    choices=["full", "lora_qv", "lora_all", "lora_kd", "full_ewc", "eval", "generate"])
+                    choices=["full", "lora_qv", "lora_all", "lora_kd", "full_ewc", "full_kd", "eval", "generate"])
     ap.add_argument("--config", required=True, help="config.json text or a path to one")
     ap.add_argument("--model-label", default="model")
     ap.add_argument("--batch", type=int, default=16)
@@ -334,6 +336,12 @@ def main():
             p.requires_grad_(False)
     if args.init_from:
         load_retain_weights(torch, model, args.init_from)
+    teacher_model = None
+    if case == "full_kd":
+        # the frozen copy of the starting model, as retain's recipe makes for full fine-tuning
+        teacher_model = copy.deepcopy(model)
+        for p in teacher_model.parameters():
+            p.requires_grad_(False)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = None
     if trainable:
@@ -387,13 +395,16 @@ def main():
             pen = pen * (args.ewc_lambda / 2)
             pen.item()
             loss = loss + pen
-        if case == "lora_kd":
+        if case in ("lora_kd", "full_kd"):
             with torch.no_grad():
-                for ad in adapters:
-                    ad.enabled = False
-                teacher = model(ids, positions, mask)
-                for ad in adapters:
-                    ad.enabled = True
+                if teacher_model is not None:
+                    teacher = teacher_model(ids, positions, mask)
+                else:
+                    for ad in adapters:
+                        ad.enabled = False
+                    teacher = model(ids, positions, mask)
+                    for ad in adapters:
+                        ad.enabled = True
             temp = args.kd_temperature
             log_q = F.log_softmax(logits / temp, dim=-1)
             log_p = F.log_softmax(teacher / temp, dim=-1)

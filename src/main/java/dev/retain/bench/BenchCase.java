@@ -16,6 +16,11 @@ public enum BenchCase {
   LORA_KD("lora_kd", "LoRA q,v + distillation", true),
   /** Full fine-tuning plus the EWC penalty over every weight. */
   FULL_EWC("full_ewc", "full + EWC", true),
+  /**
+   * Full fine-tuning plus distillation from a frozen copy of the starting model on every row: the
+   * training side of the demo's replay+distill method.
+   */
+  FULL_KD("full_kd", "full + distillation", true),
   /** Forward pass and CE without gradients (held-out evaluation). */
   EVAL("eval", "evaluation (forward only)", false),
   /** Greedy generation, batch 1, with the KV cache. */

@@ -25,7 +25,7 @@ public final class PeerCheck {
 
   /** Cases whose losses can be compared. */
   public static final List<BenchCase> CASES = List.of(BenchCase.FULL, BenchCase.LORA_QV, BenchCase.LORA_ALL,
-      BenchCase.LORA_KD, BenchCase.EVAL);
+      BenchCase.LORA_KD, BenchCase.FULL_KD, BenchCase.EVAL);
 
   /** Largest relative loss difference per case; prints one line per case. */
   public static double run(Runner.Setup setup, Runner runner, PrintStream out) throws IOException, InterruptedException {

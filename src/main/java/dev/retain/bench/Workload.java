@@ -23,6 +23,7 @@ import dev.retain.retention.Ewc;
 import dev.retain.retention.Importance;
 import dev.retain.tensor.Backend;
 import dev.retain.tensor.Grads;
+import dev.retain.tensor.Host;
 import dev.retain.tensor.Ops;
 import dev.retain.train.AdamW;
 import dev.retain.train.GradClip;
@@ -90,6 +91,8 @@ public final class Workload implements AutoCloseable {
   public final ModelConfig config;
   public final Settings s;
   private final CausalLM model;
+  /** The frozen copy of the starting model that full + distillation distils from (null otherwise). */
+  private CausalLM teacher;
   private LoraModel lora;
   private final List<LossTerm> terms = new ArrayList<>();
   private final Map<String, Parameter> trainable = new LinkedHashMap<>();
@@ -110,7 +113,7 @@ public final class Workload implements AutoCloseable {
     Backend.seed((int) s.seed());
     model = ModelLoader.random(config, s.seed(), 0.02);
     switch (kase) {
-      case FULL, FULL_EWC -> model.parameters().values().forEach(p -> p.setTrainable(true));
+      case FULL, FULL_EWC, FULL_KD -> model.parameters().values().forEach(p -> p.setTrainable(true));
       case LORA_QV, LORA_KD -> lora = Lora.apply(model, loraConfig(s, TargetModules.names("q_proj", "v_proj")), s.seed());
       case LORA_ALL -> lora = Lora.apply(model, loraConfig(s, TargetModules.allLinear()), s.seed());
       default -> { }
@@ -124,6 +127,10 @@ public final class Workload implements AutoCloseable {
       terms.add(new Ewc(model, syntheticFisher(model, s.seed()), s.ewcLambda()));
     } else if (kase == BenchCase.LORA_KD) {
       terms.add(new Distillation(s.kdWeight(), s.kdTemperature(), Distillation.On.ALL, Set.of()));
+    } else if (kase == BenchCase.FULL_KD) {
+      // as the recipe does for full fine-tuning: a second model with the starting weights, never trained
+      teacher = ModelLoader.random(config, s.seed(), 0.02);
+      terms.add(new Distillation(teacher, s.kdWeight(), s.kdTemperature(), Distillation.On.ALL, Set.of()));
     }
     for (LossTerm t : terms) {
       t.onTrainableChanged(trainable.keySet());
@@ -336,11 +343,11 @@ public final class Workload implements AutoCloseable {
   private void microStep(Batch batch) {
     NDManager m = model.manager();
     Shape shape = new Shape(batch.rows(), batch.seqLen());
-    NDArray ids = m.create(batch.inputIds(), shape);
-    NDArray positions = m.create(batch.positions(), shape);
+    NDArray ids = Host.of(m, batch.inputIds(), shape);
+    NDArray positions = Host.of(m, batch.positions(), shape);
     NDArray mask = Masks.packed(m, batch.segments());
-    NDArray targets = m.create(batch.gatherTargets(), shape);
-    NDArray targetWeights = m.create(batch.targetWeights(1f / Math.max(1, batch.targetTokens())), shape);
+    NDArray targets = Host.of(m, batch.gatherTargets(), shape);
+    NDArray targetWeights = Host.of(m, batch.targetWeights(1f / Math.max(1, batch.targetTokens())), shape);
     phase("inputs");
     try (GradientCollector gc = Backend.engine().newGradientCollector()) {
       NDArray logits = model.forward(ids, positions, mask, null, false).logits();
@@ -399,6 +406,7 @@ public final class Workload implements AutoCloseable {
   public static double flopsPerToken(BenchCase kase, ModelConfig c, Settings s) {
     return switch (kase) {
       case FULL, FULL_EWC -> Flops.trainFull(c, s.seq());
+      case FULL_KD -> Flops.trainFull(c, s.seq()) + Flops.forward(c, s.seq());
       case LORA_QV, LORA_ALL -> Flops.trainLora(c, s.seq(), s.loraR(), loraTargets(kase));
       case LORA_KD -> Flops.trainLora(c, s.seq(), s.loraR(), loraTargets(kase)) + Flops.forward(c, s.seq());
       case EVAL -> Flops.forward(c, s.seq());
@@ -416,6 +424,9 @@ public final class Workload implements AutoCloseable {
           // closing native memory at the end of a benchmark: nothing to recover
         }
       }
+    }
+    if (teacher != null) {
+      teacher.close();
     }
     model.close();
   }

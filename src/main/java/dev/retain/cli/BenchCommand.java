@@ -21,17 +21,19 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = {
       "Measure training tokens/s and peak memory (full, LoRA q,v, LoRA all-linear, LoRA + distillation,",
-      "full + EWC), evaluation and generation tokens/s, the float32 matmul peak and MFU; each case runs in",
+      "full + EWC, full + distillation), evaluation and generation tokens/s, the float32 matmul peak and MFU; each case runs in",
       "its own JVM and then in the PyTorch peer (bench/peer.py) with the same shapes, seed, threads and",
       "steps, and the ratio retain/PyTorch is printed. The peer needs Debian's python3-torch:",
       "  apt-get install python3-torch libopenblas0-openmp",
-      "See BENCHMARKS.md."})
+      "Both sides inherit this process's environment, so the allocator settings the retain launcher makes",
+      "(MALLOC_ARENA_MAX, MALLOC_MMAP_MAX_, MALLOC_TRIM_THRESHOLD_) hold for both; the report prints them.",
+      "RETAIN_MALLOC=glibc ./retain bench ... measures both with glibc's defaults. See BENCHMARKS.md."})
 final class BenchCommand implements Callable<Integer> {
   @Option(names = "--model", defaultValue = "base",
       description = "2m, base, 25m, 50m, tiny, or a model folder / config.json (default ${DEFAULT-VALUE})")
   String model;
 
-  @Option(names = "--cases", split = ",", description = "cases to run (default all): full, lora_qv, lora_all, lora_kd, full_ewc, eval, generate")
+  @Option(names = "--cases", split = ",", description = "cases to run (default all): full, lora_qv, lora_all, lora_kd, full_ewc, full_kd, eval, generate")
   List<String> cases;
 
   @Option(names = "--steps", defaultValue = "8", description = "timed steps per case (default ${DEFAULT-VALUE})")
@@ -78,7 +80,7 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--omp-wait-policy", description = "set OMP_WAIT_POLICY (PASSIVE or ACTIVE) for both sides' processes")
   String ompWaitPolicy;
 
-  @Option(names = "--env", description = "KEY=VALUE set in both sides' processes (repeatable), e.g. MALLOC_TRIM_THRESHOLD_=...")
+  @Option(names = "--env", description = "KEY=VALUE set in both sides' processes (repeatable), e.g. MALLOC_TOP_PAD_=...")
   java.util.Map<String, String> env;
 
   @Option(names = "--in-process", description = "run retain's cases in this JVM (peak memory then covers all cases)")
@@ -160,7 +162,7 @@ final class BenchCommand implements Callable<Integer> {
       for (BenchCase c : profiled) {
         if (!c.training) {
           throw new Errors.UserException("--profile times the phases of a training step; '" + c.id
-              + "' is not a training case (use full, lora_qv, lora_all, lora_kd or full_ewc)");
+              + "' is not a training case (use full, lora_qv, lora_all, lora_kd, full_ewc or full_kd)");
         }
       }
       Profile.run(setup, runner, profiled, runPeer, out, System.out);

@@ -54,5 +54,6 @@ class FlopsTest {
     assertEquals(Flops.trainFull(c, 3), Workload.flopsPerToken(BenchCase.FULL_EWC, c, s), 1e-9);
     assertEquals(Flops.trainLora(c, 3, 1, Set.of("q_proj", "v_proj")) + Flops.forward(c, 3),
         Workload.flopsPerToken(BenchCase.LORA_KD, c, s), 1e-9);
+    assertEquals(Flops.trainFull(c, 3) + Flops.forward(c, 3), Workload.flopsPerToken(BenchCase.FULL_KD, c, s), 1e-9);
   }
 }
