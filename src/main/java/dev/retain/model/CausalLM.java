@@ -2,8 +2,10 @@ package dev.retain.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.retain.tensor.Consts;
 import dev.retain.tensor.Ops;
 import java.util.ArrayList;
@@ -187,35 +189,53 @@ public final class CausalLM implements AutoCloseable {
 
     List<NDArray> hidden = withHidden ? new ArrayList<>() : null;
     NDArray x = Ops.embedding(inputIds.toType(DataType.INT64, false), embedTokens.data());
+    // Without autograd (evaluation, generation, a distillation teacher) nothing needs a layer's
+    // temporaries once its output exists, so each layer gets its own scope and only its output
+    // leaves it: peak memory is one layer's work, not the whole pass's. With autograd the graph
+    // holds them for the backward anyway, and the caller's step scope closes them.
+    boolean layerScopes = !JniUtils.isGradMode();
     for (Layer layer : layers) {
       if (withHidden) {
         hidden.add(x);
       }
-      // Self-attention block.
-      NDArray h = Ops.rmsNorm(x, layer.inputLayernorm.data(), config.rmsNormEps);
-      NDArray q = heads(layer.qProj.forward(h), b, t, config.numHeads);
-      NDArray k = heads(layer.kProj.forward(h), b, t, config.numKvHeads);
-      NDArray v = heads(layer.vProj.forward(h), b, t, config.numKvHeads);
-      q = Ops.rope(q, cosQ, sinQ);
-      k = Ops.rope(k, cos, sin);
-      if (cache != null) {
-        NDArray[] kv = cache.append(layer.index, k, v);
-        k = kv[0];
-        v = kv[1];
+      NDScope scope = layerScopes ? new NDScope() : null;
+      try {
+        // Self-attention block.
+        NDArray h = Ops.rmsNorm(x, layer.inputLayernorm.data(), config.rmsNormEps);
+        NDArray q = heads(layer.qProj.forward(h), b, t, config.numHeads);
+        NDArray k = heads(layer.kProj.forward(h), b, t, config.numKvHeads);
+        NDArray v = heads(layer.vProj.forward(h), b, t, config.numKvHeads);
+        q = Ops.rope(q, cosQ, sinQ);
+        k = Ops.rope(k, cos, sin);
+        if (cache != null) {
+          NDArray[] kv = cache.append(layer.index, k, v);
+          k = kv[0];
+          v = kv[1];
+        }
+        k = Ops.repeatKv(k, config.kvGroups());
+        v = Ops.repeatKv(v, config.kvGroups());
+        NDArray attn = Ops.attention(q, k, v, mask, 1f)
+            .transpose(0, 2, 1, 3)
+            .reshape(b, t, (long) config.numHeads * config.headDim);
+        x = x.add(layer.oProj.forward(attn));
+        // MLP block (SwiGLU), then the optional bottleneck adapter on its output.
+        h = Ops.rmsNorm(x, layer.postAttentionLayernorm.data(), config.rmsNormEps);
+        NDArray mlp = layer.downProj.forward(Ops.silu(layer.gateProj.forward(h)).mul(layer.upProj.forward(h)));
+        if (layer.mlpAdapter != null && layer.mlpAdapter.enabled()) {
+          mlp = layer.mlpAdapter.forward(mlp);
+        }
+        x = x.add(mlp);
+        if (scope != null) {
+          NDScope.unregister(x);
+        }
+      } finally {
+        if (scope != null) {
+          scope.close();
+        }
       }
-      k = Ops.repeatKv(k, config.kvGroups());
-      v = Ops.repeatKv(v, config.kvGroups());
-      NDArray attn = Ops.attention(q, k, v, mask, 1f)
-          .transpose(0, 2, 1, 3)
-          .reshape(b, t, (long) config.numHeads * config.headDim);
-      x = x.add(layer.oProj.forward(attn));
-      // MLP block (SwiGLU), then the optional bottleneck adapter on its output.
-      h = Ops.rmsNorm(x, layer.postAttentionLayernorm.data(), config.rmsNormEps);
-      NDArray mlp = layer.downProj.forward(Ops.silu(layer.gateProj.forward(h)).mul(layer.upProj.forward(h)));
-      if (layer.mlpAdapter != null && layer.mlpAdapter.enabled()) {
-        mlp = layer.mlpAdapter.forward(mlp);
+      if (scope != null) {
+        NDScope.register(x); // now the caller's scope owns it, if there is one
       }
-      x = x.add(mlp);
     }
     if (cache != null) {
       cache.advance((int) t);
