@@ -225,7 +225,7 @@ public final class Bench {
     }
 
     private static void line(StringBuilder sb, String what, String value, boolean met) {
-      sb.append(String.format(Locale.ROOT, "  %-62s %10s  %s%n", what, value, met ? "met" : "NOT met"));
+      sb.append(String.format(Locale.ROOT, "  %-68s %8s  %s%n", what, value, met ? "met" : "NOT met"));
     }
   }
 

@@ -191,8 +191,10 @@ public final class CausalLM implements AutoCloseable {
     NDArray x = Ops.embedding(inputIds.toType(DataType.INT64, false), embedTokens.data());
     // Without autograd (evaluation, generation, a distillation teacher) nothing needs a layer's
     // temporaries once its output exists, so each layer gets its own scope and only its output
-    // leaves it: peak memory is one layer's work, not the whole pass's. With autograd the graph
-    // holds them for the backward anyway, and the caller's step scope closes them.
+    // leaves it: peak memory is one layer's work plus the layers' [B, T, D] outputs, not the whole
+    // pass's temporaries. With autograd the graph holds them for the backward anyway, and the
+    // caller's step scope closes them. Grad mode is libtorch's thread-local switch: off on the
+    // thread that started the engine and inside NoGrad, on inside a GradientCollector.
     boolean layerScopes = !JniUtils.isGradMode();
     for (Layer layer : layers) {
       if (withHidden) {

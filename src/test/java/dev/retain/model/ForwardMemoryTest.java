@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.retain.tensor.Backend;
 import dev.retain.tensor.Host;
@@ -32,10 +33,15 @@ class ForwardMemoryTest {
       int before = m.getManagedArrays().size();
       float[] noGrad;
       int openNoGrad;
+      // grad mode is thread-local (off on the engine's thread, on elsewhere): switch it off explicitly
+      boolean was = JniUtils.isGradMode();
+      JniUtils.setGradMode(false);
       try (NDScope scope = new NDScope()) {
         scope.suppressNotUsedWarning();
         noGrad = model.forward(input, null, null, null, false).logits().toFloatArray();
         openNoGrad = m.getManagedArrays().size() - before;
+      } finally {
+        JniUtils.setGradMode(was);
       }
       float[] withGrad;
       int openWithGrad;
