@@ -63,6 +63,8 @@ public final class Host {
         view(x, 8).asFloatBuffer().put(new float[] {1.5f, -2f});
         float[] back = x.toFloatArray();
         ok = back[0] == 1.5f && back[1] == -2f;
+      } catch (IllegalStateException e) {
+        ok = false; // no direct view of a fresh tensor: DJL's own copy path, buffers and all
       }
       viewsWrite = ok;
     }
