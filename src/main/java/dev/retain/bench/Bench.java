@@ -202,22 +202,18 @@ public final class Bench {
               mem <= 0.02);
         }
       }
-      CaseRuns ewc = runs.get(BenchCase.FULL_EWC);
-      if (full != null && ewc != null) {
-        double r = ewc.retainSeconds() / full.retainSeconds() - 1;
-        line(sb, "EWC adds <= 10% to the full step", String.format(Locale.ROOT, "%+.1f%%", 100 * r), r <= 0.10);
-      }
-      CaseRuns kd = runs.get(BenchCase.LORA_KD);
-      if (qv != null && kd != null) {
-        double r = kd.retainSeconds() / qv.retainSeconds() - 1;
-        line(sb, "distillation adds <= 45% to the LoRA q,v step", String.format(Locale.ROOT, "%+.1f%%", 100 * r), r <= 0.45);
-      }
-      CaseRuns fullKd = runs.get(BenchCase.FULL_KD);
-      if (full != null && fullKd != null) {
-        double r = fullKd.retainSeconds() / full.retainSeconds() - 1;
-        line(sb, "distillation adds <= 45% to the full step", String.format(Locale.ROOT, "%+.1f%%", 100 * r), r <= 0.45);
-      }
+      adds(sb, "EWC adds <= 10% to the full step", runs.get(BenchCase.FULL_EWC), full, 0.10);
+      adds(sb, "distillation adds <= 45% to the LoRA q,v step", runs.get(BenchCase.LORA_KD), qv, 0.45);
+      adds(sb, "distillation adds <= 45% to the full step", runs.get(BenchCase.FULL_KD), full, 0.45);
       return sb.toString();
+    }
+
+    /** What a loss term adds to its plain case's step time, against {@code limit} (skipped unless both ran). */
+    private static void adds(StringBuilder sb, String what, CaseRuns with, CaseRuns plain, double limit) {
+      if (with != null && plain != null) {
+        double r = with.retainSeconds() / plain.retainSeconds() - 1;
+        line(sb, what, String.format(Locale.ROOT, "%+.1f%%", 100 * r), r <= limit);
+      }
     }
 
     private static String exact(double x) {

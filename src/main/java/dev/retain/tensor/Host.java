@@ -7,6 +7,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Tensors made from Java arrays, in memory that libtorch owns: what every training, evaluation and
@@ -26,29 +28,32 @@ public final class Host {
 
   /** A float32 tensor of {@code shape} holding {@code data} (row-major). */
   public static NDArray of(NDManager m, float[] data, Shape shape) {
-    checkSize(data.length, shape);
-    if (!writable(m)) {
-      return m.create(data, shape);
-    }
-    NDArray x = m.create(shape, DataType.FLOAT32);
-    view(x, 4L * data.length).asFloatBuffer().put(data);
-    return x;
+    return write(m, data.length, shape, DataType.FLOAT32, b -> b.asFloatBuffer().put(data), () -> m.create(data, shape));
   }
 
   /** An int64 tensor of {@code shape} holding {@code data} (row-major). */
   public static NDArray of(NDManager m, long[] data, Shape shape) {
-    checkSize(data.length, shape);
-    if (!writable(m)) {
-      return m.create(data, shape);
-    }
-    NDArray x = m.create(shape, DataType.INT64);
-    view(x, 8L * data.length).asLongBuffer().put(data);
-    return x;
+    return write(m, data.length, shape, DataType.INT64, b -> b.asLongBuffer().put(data), () -> m.create(data, shape));
   }
 
   /** A 1-d int64 tensor holding {@code data}. */
   public static NDArray of(NDManager m, long[] data) {
     return of(m, data, new Shape(data.length));
+  }
+
+  /**
+   * A fresh {@code type} tensor of {@code shape} ({@code n} values) that {@code fill} writes through its
+   * memory, or DJL's copy ({@code fallback}) where that memory is not writable.
+   */
+  private static NDArray write(NDManager m, int n, Shape shape, DataType type, Consumer<ByteBuffer> fill,
+      Supplier<NDArray> fallback) {
+    checkSize(n, shape);
+    if (!writable(m)) {
+      return fallback.get();
+    }
+    NDArray x = m.create(shape, type);
+    fill.accept(view(x, (long) type.getNumOfBytes() * n));
+    return x;
   }
 
   /** Whether a fresh tensor's memory is written through its direct view: probed once, on the CPU. */
