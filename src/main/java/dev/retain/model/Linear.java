@@ -22,7 +22,7 @@ public final class Linear {
   public NDArray forward(NDArray x) {
     NDArray y = Ops.linear(x, weight.data(), bias == null ? null : bias.data());
     if (adapter != null && adapter.enabled()) {
-      y = y.add(adapter.delta(x));
+      y = adapter.output(x, y);
     }
     return y;
   }

@@ -12,6 +12,15 @@ public interface LinearAdapter {
   NDArray delta(NDArray x);
 
   /**
+   * The layer's output for input x, given the base output {@code base} = W x + b: base + delta(x).
+   * An adapter may compute the same sum with fewer passes over the output (LoRA folds it into its
+   * last matmul).
+   */
+  default NDArray output(NDArray x, NDArray base) {
+    return base.add(delta(x));
+  }
+
+  /**
    * The change this adapter makes to the layer's weight, as a tensor [out, in] in the autograd graph
    * (LoRA: scaling * B A). EWC and L2-SP penalise this effective drift with the base weight's importance.
    */

@@ -178,6 +178,19 @@ class LoraTest {
       }
       float[] got = l.delta(m.create(x, new Shape(1, 64))).toFloatArray();
       Reference.assertClose(want, got, 1e-5, "rsLoRA delta");
+      // The adapted layer (base and delta summed in one addmm) gives W x + delta, also for [B, T, in].
+      float[] w = l.base().weight.data().toFloatArray();
+      float[] wantOut = new float[64];
+      for (int o = 0; o < 64; o++) {
+        double s = 0;
+        for (int i = 0; i < 64; i++) {
+          s += w[o * 64 + i] * x[i];
+        }
+        wantOut[o] = (float) s + want[o];
+      }
+      NDArray out = l.base().forward(m.create(x, new Shape(1, 1, 64)));
+      assertEquals(new Shape(1, 1, 64), out.getShape());
+      Reference.assertClose(wantOut, out.toFloatArray(), 1e-5, "W x + rsLoRA delta");
       // deltaWeight = 8 * B A, and delta(x) = x deltaWeight^T.
       float[] dw = l.deltaWeight().toFloatArray();
       assertEquals(64 * 64, dw.length);

@@ -60,6 +60,25 @@ public final class LoraLayer implements LinearAdapter {
 
   @Override
   public NDArray delta(NDArray x) {
+    return Ops.linear(down(x), b.data(), null);
+  }
+
+  /**
+   * base + B down(x) as one addmm over the rows ([N, out] += [N, r] B^T): the matmul accumulates
+   * into a copy of the base output, instead of writing the delta and adding it in a pass of its own
+   * (about a quarter of LoRA's own cost on a 256-wide layer, forward and backward together).
+   */
+  @Override
+  public NDArray output(NDArray x, NDArray base) {
+    Shape outShape = base.getShape();
+    long out = outShape.get(outShape.dimension() - 1);
+    long in = x.getShape().get(x.getShape().dimension() - 1);
+    NDArray down = down(x.reshape(-1, in));
+    return Ops.linear(down, b.data(), base.reshape(-1, out)).reshape(outShape);
+  }
+
+  /** scaling * A dropout(x), the r-wide intermediate. */
+  private NDArray down(NDArray x) {
     NDArray in = x;
     if (training && dropout > 0) {
       NDManager m = x.getManager();
@@ -69,8 +88,7 @@ public final class LoraLayer implements LinearAdapter {
     }
     // The scaling multiplies the r-wide intermediate, not the out-wide result: the same product
     // (B is linear), out/r times fewer multiplications forward and backward.
-    NDArray down = Ops.linear(in, a.data(), null).mul(Consts.of(scaling));
-    return Ops.linear(down, b.data(), null);
+    return Ops.linear(in, a.data(), null).mul(Consts.of(scaling));
   }
 
   /** scaling * B A [out, in], in the autograd graph. */
