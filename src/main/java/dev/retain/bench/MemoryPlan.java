@@ -13,7 +13,7 @@ import java.util.Set;
  * {@code seq} tokens), as the sum of its parts:
  *
  * <pre>
- *   peak = runtime + weights + gradients + AdamW moments + step tensors + backward + allocator slack
+ *   peak = runtime + weights + gradients + AdamW moments + activations + backward + allocator slack
  * </pre>
  *
  * <ul>
@@ -24,22 +24,22 @@ import java.util.Set;
  *   <li><b>weights</b>: 4 bytes per parameter, base and adapters.
  *   <li><b>gradients</b> and <b>AdamW moments</b>: 4 and 8 bytes per trainable parameter (full: every
  *       weight; LoRA: only A and B).
- *   <li><b>step tensors</b>: every tensor the forward pass and the loss create. retain runs a step in
- *       one NDScope, so DJL holds each of them until the step ends, not only those autograd saves for
- *       backward. Counted op by op from {@code CausalLM.forward} (see {@link #layerElements}): per
- *       layer 24 BT d + 4 B H T T + 5 BT F elements without LoRA (no GQA, qd = d), plus the
- *       embedding, RoPE tables, mask, final norm, logits and log-softmax (2 BT V).
- *   <li><b>backward</b>: what lives only during backward: the three contiguous copies that matmul
- *       makes of q, k^T and v per layer (non-contiguous after RoPE and the head transpose) and that
- *       the batched matmul saves, plus the two BT V gradients of log-softmax at the head.
+ *   <li><b>activations</b>: what is alive when the backward starts, the step's peak. Each decoder
+ *       layer runs in its own NDScope, so of a layer's tensors only those autograd saves for the
+ *       backward outlive it ({@link #layerSavedElements}, which depends on what trains); the step's
+ *       scope holds the rest to the step's end: the embedding and every layer's output, RoPE tables,
+ *       mask, final norm, logits and log-softmax ({@link #heldElements}).
+ *   <li><b>backward</b>: the two BT V gradients of log-softmax at the head, the backward's first and
+ *       largest temporaries; from there on it frees saved tensors as fast as it makes gradients.
  *   <li>the optimizer adds nothing: on the CPU AdamW updates weights and moments in place in one
  *       loop (no temporaries; its tensor path, for memory it cannot address, makes three of one tensor
  *       at a time), and the gradient norm makes none.
- *   <li><b>allocator slack</b>: glibc's heap fragments as the same tensors are freed and allocated
- *       again step after step; the peak grows over the first few steps and then stays flat. Measured
- *       on base and 25m at batch 4 to 16: 6% to 24% (once 41%) of step tensors + transient, typically
- *       15%, which is the allowance used ({@link #ALLOCATOR_SLACK}). This is the one empirical term;
- *       the first step's peak matches the other terms alone within 1%.
+ *   <li><b>allocator slack</b>: memory the allocator holds beyond the live tensors, as a share of
+ *       activations + backward. The one empirical term ({@link Allocator}): a step frees each layer's
+ *       temporaries while the next layer allocates, and how well the holes are reused depends on the
+ *       allocator the launcher picked. With every allocation returned at once
+ *       (MALLOC_MMAP_THRESHOLD_=65536, far too slow to train with) the measured peak is the other
+ *       terms within 4%.
  * </ul>
  *
  * Checked against the measured peak resident memory of {@code retain bench} (see BENCHMARKS.md).
@@ -51,8 +51,31 @@ public final class MemoryPlan {
   public static final long HEAP_BYTES_PER_PARAM = 2;
   /** The heap cannot outgrow -Xmx: the launcher's default 8 GiB caps that term for large models. */
   public static final long MAX_HEAP_BYTES = 8L << 30;
-  /** Allocator fragmentation, as a share of the step's tensors plus the transient (measured, see above). */
-  public static final double ALLOCATOR_SLACK = 0.15;
+  /**
+   * The native allocator a run uses, as the launcher picks it (RETAIN_MALLOC), and what it holds beyond
+   * the live tensors at the peak, as a share of activations + backward. Measured with retain bench on
+   * base and 25m, full fine-tuning, LoRA q,v and LoRA all-linear at batch 16 (BENCHMARKS.md, "Memory
+   * planner"): tcmalloc 13% to 27%, glibc with the launcher's settings 57% to 101% (glibc's own
+   * defaults: 49% to 70% on base).
+   */
+  public enum Allocator {
+    TCMALLOC("tcmalloc", 0.22),
+    GLIBC("glibc", 0.78);
+
+    public final String label;
+    public final double slack;
+
+    Allocator(String label, double slack) {
+      this.label = label;
+      this.slack = slack;
+    }
+
+    /** tcmalloc when this process runs with it preloaded (the launcher's default when installed), else glibc. */
+    public static Allocator current() {
+      String preload = System.getenv("LD_PRELOAD");
+      return preload != null && preload.contains("tcmalloc") ? TCMALLOC : GLIBC;
+    }
+  }
   static final long F32 = 4;
 
   /** One line of the plan. */
@@ -69,9 +92,12 @@ public final class MemoryPlan {
   private final List<Item> items = new ArrayList<>();
   private final long params;
   private final long trainableParams;
+  private final Allocator allocator;
 
-  private MemoryPlan(ModelConfig c, Mode mode, int r, Set<String> targets, int batch, int seq, long runtimeBytes) {
+  private MemoryPlan(ModelConfig c, Mode mode, int r, Set<String> targets, int batch, int seq, long runtimeBytes,
+      Allocator allocator) {
     this.config = c;
+    this.allocator = allocator;
     this.mode = mode;
     this.r = r;
     this.targets = mode == Mode.LORA ? new LinkedHashSet<>(targets) : Set.of();
@@ -87,21 +113,31 @@ public final class MemoryPlan {
     items.add(new Item("gradients", F32 * trainableParams, "4 B x " + trainableParams + " trainable"));
     items.add(new Item("adamw", 2 * F32 * trainableParams, "8 B x " + trainableParams + " trainable (m, v)"));
     long activations = F32 * stepElements();
-    items.add(new Item("activations", activations, "every tensor of the forward pass and loss, held to the step's end"));
+    items.add(new Item("activations", activations, "what autograd saves per layer + what the step holds (layer outputs, logits)"));
     long backward = F32 * backwardElements();
-    items.add(new Item("backward", backward, "matmul copies of q, k^T, v saved for backward + 2 B T V logit gradients"));
-    items.add(new Item("allocator", Math.round(ALLOCATOR_SLACK * (activations + backward)),
-        "glibc heap fragmentation over steps, 15% of activations + transient (measured)"));
+    items.add(new Item("backward", backward, "2 B T V logit gradients at the start of the backward"));
+    items.add(new Item("allocator", Math.round(allocator.slack * (activations + backward)),
+        String.format(java.util.Locale.ROOT, "%s: %.0f%% of activations + backward (measured)", allocator.label,
+            100 * allocator.slack)));
   }
 
-  /** Full fine-tuning. */
+  /** Full fine-tuning, with the allocator this process runs with. */
   public static MemoryPlan full(ModelConfig c, int batch, int seq, long runtimeBytes) {
-    return new MemoryPlan(c, Mode.FULL, 0, Set.of(), batch, seq, runtimeBytes);
+    return full(c, batch, seq, runtimeBytes, Allocator.current());
   }
 
-  /** LoRA of rank r on the projections named by {@code targets} (short names, e.g. q_proj). */
+  public static MemoryPlan full(ModelConfig c, int batch, int seq, long runtimeBytes, Allocator allocator) {
+    return new MemoryPlan(c, Mode.FULL, 0, Set.of(), batch, seq, runtimeBytes, allocator);
+  }
+
+  /** LoRA of rank r on the projections named by {@code targets} (short names, e.g. q_proj), with this process's allocator. */
   public static MemoryPlan lora(ModelConfig c, int r, Set<String> targets, int batch, int seq, long runtimeBytes) {
-    return new MemoryPlan(c, Mode.LORA, r, targets, batch, seq, runtimeBytes);
+    return lora(c, r, targets, batch, seq, runtimeBytes, Allocator.current());
+  }
+
+  public static MemoryPlan lora(ModelConfig c, int r, Set<String> targets, int batch, int seq, long runtimeBytes,
+      Allocator allocator) {
+    return new MemoryPlan(c, Mode.LORA, r, targets, batch, seq, runtimeBytes, allocator);
   }
 
   /** Base parameters: every tensor the config implies (tied head counted once). */
@@ -110,72 +146,87 @@ public final class MemoryPlan {
   }
 
   /**
-   * Float elements of the tensors one decoder layer's forward creates, by op, in CausalLM.forward order
-   * (views: reshape of contiguous, transpose, split, expandDims create none):
+   * Float elements autograd keeps from one decoder layer for the backward once the layer's scope has
+   * closed, in CausalLM.forward order. libtorch saves an operand only when the gradient it feeds is
+   * needed (a product saves x for a weight's gradient only when that weight trains), so what stays
+   * depends on what trains:
    *
    * <pre>
-   *   rmsNorm           x^2, x*inv, *w: 3 BT d (+ mean, +eps, ^-1/2: 3 BT)
-   *   q, k, v           BT (qd + 2 kvd)
-   *   RoPE on q and k   x*cos, swapped halves, *sin, +: 4 BT qd + 4 BT kvd
-   *   repeatKv (GQA)    2 BT qd when kv heads &lt; heads
-   *   attention         scores, +mask, softmax: 3 B H T T (the scale rides on q's tables); P v and the
-   *                     [B,T,H*D] copy: 2 BT qd
-   *   o_proj, residual  2 BT d
-   *   rmsNorm           3 BT d (+ 3 BT)
-   *   SwiGLU            gate, sigmoid, gate*sigmoid, up, product: 5 BT F
-   *   down, residual    2 BT d
-   *   LoRA per adapted  A x, *scaling: 2 BT r; B(..), +: 2 BT out
+   *   RMSNorm (each)    inv-rms statistics: 2 BT; x * inv-rms: BT d when the norm weight trains (full);
+   *                     the normed output: BT d when a projection reading it saves its input (full,
+   *                     or LoRA on one of q/k/v, resp. gate/up)
+   *   attention         the contiguous copies the batched matmuls make of q, k^T and v: 3 BT qd
+   *                     (with GQA the repeated k and v, qd wide); softmax output: B H T T;
+   *                     the [B, T, H*D] copy into o_proj: BT qd when o_proj saves its input
+   *   residual          the block's middle x: BT d (the second RMSNorm reads it)
+   *   SwiGLU            gate, sigmoid, silu, up: 4 BT F; their product: BT F when down_proj saves its input
+   *   LoRA per adapted  the scaled A x: BT r (B's gradient reads it)
    * </pre>
+   *
+   * Everything else (RoPE's products, raw and masked scores, the base output under an adapter) is
+   * freed when the layer ends. Checked against the resident memory right after a forward pass with
+   * every allocation returned to the system at once (MALLOC_MMAP_THRESHOLD_=65536): within 1% for full
+   * fine-tuning, LoRA q,v and LoRA all-linear on the base model (BENCHMARKS.md, "Memory planner").
    */
-  public long layerElements() {
+  public long layerSavedElements() {
     ModelConfig c = config;
+    boolean full = mode == Mode.FULL;
     long bt = (long) batch * seq;
     long d = c.hiddenSize;
     long qd = (long) c.numHeads * c.headDim;
-    long kvd = (long) c.numKvHeads * c.headDim;
     long f = c.intermediateSize;
-    long scores = (long) batch * c.numHeads * seq * seq;
     long n = 0;
-    n += 2 * (3 * bt * d + 3 * bt); // two RMSNorms
-    n += bt * (qd + 2 * kvd); // q, k, v projections
-    n += 4 * bt * qd + 4 * bt * kvd; // RoPE on q and k
-    if (c.numKvHeads < c.numHeads) {
-      n += 2 * bt * qd; // k and v repeated to every query head
-    }
-    n += 3 * scores + 2 * bt * qd; // attention
-    n += 2 * bt * d; // o_proj + residual
-    n += 5 * bt * f; // SwiGLU
-    n += 2 * bt * d; // down_proj + residual
-    for (String m : targets) {
-      n += 2 * bt * r + 2 * bt * Flops.out(c, m);
-    }
+    n += 2 * 2 * bt; // both RMSNorms' statistics
+    n += full ? 2 * bt * d : 0; // x * inv-rms of both (their weights train)
+    n += savesInput("q_proj", "k_proj", "v_proj") ? bt * d : 0;
+    n += 3 * bt * qd + (long) batch * c.numHeads * seq * seq; // q, k^T, v copies; softmax output
+    n += savesInput("o_proj") ? bt * qd : 0;
+    n += bt * d; // the residual between the two blocks
+    n += savesInput("gate_proj", "up_proj") ? bt * d : 0;
+    n += 4 * bt * f + (savesInput("down_proj") ? bt * f : 0);
+    n += targets.size() * bt * r;
     return n;
   }
 
-  /** Elements of every tensor of the step's forward pass and loss, held until the step's scope closes. */
-  public long stepElements() {
+  /** Whether one of these projections keeps its input for a weight's gradient (its own, or LoRA's A). */
+  private boolean savesInput(String... modules) {
+    if (mode == Mode.FULL) {
+      return true;
+    }
+    for (String m : modules) {
+      if (targets.contains(m)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Elements the step's scope holds outside the decoder layers until the step ends: the embedding and
+   * every layer's output, RoPE tables, mask, inputs, the final RMSNorm, logits and log-softmax.
+   */
+  public long heldElements() {
     ModelConfig c = config;
     long bt = (long) batch * seq;
     long d = c.hiddenSize;
-    long v = c.vocabSize;
-    long n = layerElements() * c.numLayers;
-    n += bt * d; // embedding
+    long n = (c.numLayers + 1L) * bt * d; // embedding and layer outputs
     n += 4L * bt * c.headDim; // cos, sin looked up for the positions, and q's scaled copies
     n += (long) batch * seq * seq; // packed causal mask [B, 1, T, T]
     n += 3 * bt * 2 + bt; // ids, positions, targets (int64 = 2 floats) and target weights
     n += 3 * bt * d + 3 * bt; // final RMSNorm
-    n += 2 * bt * v; // logits, log-softmax
+    n += 2 * bt * c.vocabSize; // logits, log-softmax
     n += 4 * bt; // gather, neg, * weights
     return n;
   }
 
-  /** Elements alive only during backward: the saved matmul copies (all layers) and the head's two BT V gradients. */
+  /** Elements alive when the backward starts: every layer's saved tensors and the step's held ones. */
+  public long stepElements() {
+    return layerSavedElements() * config.numLayers + heldElements();
+  }
+
+  /** Elements the backward adds at its start, its peak: the two BT V gradients of log-softmax at the head. */
   public long backwardElements() {
-    ModelConfig c = config;
-    long bt = (long) batch * seq;
-    long qd = (long) c.numHeads * c.headDim;
-    long copies = 2 * bt * qd + (c.numKvHeads < c.numHeads ? 0 : bt * qd);
-    return copies * c.numLayers + 2 * bt * c.vocabSize;
+    return 2L * batch * seq * config.vocabSize;
   }
 
   public List<Item> items() {
@@ -185,6 +236,10 @@ public final class MemoryPlan {
   /** Estimated peak resident bytes. */
   public long total() {
     return items.stream().mapToLong(Item::bytes).sum();
+  }
+
+  public Allocator allocator() {
+    return allocator;
   }
 
   public Mode mode() {

@@ -20,8 +20,10 @@ import picocli.CommandLine.Spec;
     description = {
       "Estimate the peak memory of a training step, full fine-tuning and LoRA side by side: runtime,",
       "weights, gradients, AdamW moments, the step's activations and the backward/optimizer peak, for",
-      "the model and for Llama 7B at the same batch and sequence length (float32). The formulas are in",
-      "dev.retain.bench.MemoryPlan; BENCHMARKS.md compares them with measured peaks."})
+      "the model and for Llama 7B at the same batch and sequence length (float32). The allocator's",
+      "slack follows the allocator this process runs with (tcmalloc when the launcher preloads it, else",
+      "glibc; RETAIN_MALLOC). The formulas are in dev.retain.bench.MemoryPlan; BENCHMARKS.md compares",
+      "them with measured peaks."})
 final class PlanCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -77,7 +79,8 @@ final class PlanCommand implements Callable<Integer> {
     MemoryPlan full = MemoryPlan.full(c, batch, seq, runtime);
     MemoryPlan lora = MemoryPlan.lora(c, r, t, batch, seq, runtime);
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "%s: %,d parameters; batch %d x seq %d, float32%n%n", name, full.params(), batch, seq));
+    sb.append(String.format(Locale.ROOT, "%s: %,d parameters; batch %d x seq %d, float32; allocator %s%n%n", name,
+        full.params(), batch, seq, full.allocator().label));
     sb.append(String.format(Locale.ROOT, "| part | full fine-tuning | LoRA r=%d (%s) |%s%n", r, String.join(", ", t),
         how ? " how (full) |" : ""));
     sb.append("|---|---:|---:|").append(how ? "---|" : "").append('\n');

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.retain.tensor.Consts;
 import dev.retain.tensor.Ops;
 import java.util.ArrayList;
@@ -189,18 +188,16 @@ public final class CausalLM implements AutoCloseable {
 
     List<NDArray> hidden = withHidden ? new ArrayList<>() : null;
     NDArray x = Ops.embedding(inputIds.toType(DataType.INT64, false), embedTokens.data());
-    // Without autograd (evaluation, generation, a distillation teacher) nothing needs a layer's
-    // temporaries once its output exists, so each layer gets its own scope and only its output
-    // leaves it: peak memory is one layer's work plus the layers' [B, T, D] outputs, not the whole
-    // pass's temporaries. With autograd the graph holds them for the backward anyway, and the
-    // caller's step scope closes them. Grad mode is libtorch's thread-local switch: off on the
-    // thread that started the engine and inside NoGrad, on inside a GradientCollector.
-    boolean layerScopes = !JniUtils.isGradMode();
+    // Each layer runs in its own scope and only its output leaves it. Without autograd (evaluation,
+    // generation, a distillation teacher) nothing needs a layer's temporaries once its output
+    // exists; with autograd the graph keeps what its backward needs (libtorch counts references, so
+    // closing the Java handles frees only the rest: masked scores, sums, products already consumed).
+    // Peak memory is then one layer's work plus what the graph saves, not every temporary of the pass.
     for (Layer layer : layers) {
       if (withHidden) {
         hidden.add(x);
       }
-      NDScope scope = layerScopes ? new NDScope() : null;
+      NDScope scope = new NDScope();
       try {
         // Self-attention block.
         NDArray h = Ops.rmsNorm(x, layer.inputLayernorm.data(), config.rmsNormEps);
@@ -227,17 +224,11 @@ public final class CausalLM implements AutoCloseable {
           mlp = layer.mlpAdapter.forward(mlp);
         }
         x = x.add(mlp);
-        if (scope != null) {
-          NDScope.unregister(x);
-        }
+        NDScope.unregister(x);
       } finally {
-        if (scope != null) {
-          scope.close();
-        }
+        scope.close();
       }
-      if (scope != null) {
-        NDScope.register(x); // now the caller's scope owns it, if there is one
-      }
+      NDScope.register(x); // now the caller's scope owns it, if there is one
     }
     if (cache != null) {
       cache.advance((int) t);

@@ -19,24 +19,28 @@ import org.junit.jupiter.api.Test;
 /** The memory plan's formulas against hand counts, and against the tensors a real forward pass creates. */
 class MemoryPlanTest {
   @Test
-  void layerTensorsMatchAHandCount() {
-    // B 2, T 3, hidden 4, FFN 6, 2 heads of 2 (no GQA), vocab 10
+  void savedTensorsMatchAHandCount() {
+    // B 2, T 3, hidden 4, FFN 6, 2 heads of 2 (no GQA), vocab 10, 2 layers
     ModelConfig c = FlopsTest.tiny();
-    MemoryPlan p = MemoryPlan.full(c, 2, 3, 0);
     long bt = 6;
-    long layer = 2 * (3 * bt * 4 + 3 * bt) // two RMSNorms
-        + bt * 12 // q, k, v
-        + 8 * bt * 4 // RoPE on q and k (4 BT d each)
-        + 3 * (2 * 2 * 3 * 3) + 2 * bt * 4 // scores x3, PV and its copy
-        + 2 * bt * 4 // o_proj, residual
-        + 5 * bt * 6 // SwiGLU
-        + 2 * bt * 4; // down, residual
-    assertEquals(layer, p.layerElements());
-    long step = 2 * layer + bt * 4 + 4 * bt * 2 + 2 * 3 * 3 + 3 * bt * 2 + bt + 3 * bt * 4 + 3 * bt + 2 * bt * 10 + 4 * bt;
-    assertEquals(step, p.stepElements());
-    // LoRA r=1 on q and v adds A x and its scaled copy (2 BT r) and two BT x out tensors per module
-    MemoryPlan l = MemoryPlan.lora(c, 1, Set.of("q_proj", "v_proj"), 2, 3, 0);
-    assertEquals(layer + 2 * (2 * bt + 2 * bt * 4), l.layerElements());
+    long scores = 2 * 2 * 3 * 3;
+    // what every mode keeps: norm statistics, q/k^T/v copies, softmax output, the middle residual,
+    // gate, sigmoid, silu, up
+    long common = 2 * 2 * bt + 3 * bt * 4 + scores + bt * 4 + 4 * bt * 6;
+    MemoryPlan full = MemoryPlan.full(c, 2, 3, 0);
+    // full: both norms' x * inv-rms and outputs, o_proj's input, the SwiGLU product
+    assertEquals(common + 2 * bt * 4 + 2 * bt * 4 + bt * 4 + bt * 6, full.layerSavedElements());
+    // LoRA r=1 on q and v: the first norm's output (A reads it) and each adapter's scaled A x
+    MemoryPlan qv = MemoryPlan.lora(c, 1, Set.of("q_proj", "v_proj"), 2, 3, 0);
+    assertEquals(common + bt * 4 + 2 * bt, qv.layerSavedElements());
+    // on every linear: both norms' outputs, o_proj's input, the product, seven A x
+    MemoryPlan all = MemoryPlan.lora(c, 1,
+        Set.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), 2, 3, 0);
+    assertEquals(common + 2 * bt * 4 + bt * 4 + bt * 6 + 7 * bt, all.layerSavedElements());
+    long held = 3 * bt * 4 + 4 * bt * 2 + 2 * 3 * 3 + 3 * bt * 2 + bt + 3 * bt * 4 + 3 * bt + 2 * bt * 10 + 4 * bt;
+    assertEquals(held, full.heldElements());
+    assertEquals(2 * full.layerSavedElements() + held, full.stepElements());
+    assertEquals(2 * bt * 10, full.backwardElements());
   }
 
   @Test
@@ -50,12 +54,16 @@ class MemoryPlanTest {
     assertEquals(8 * n, full.bytes("adamw"));
     assertEquals(1000 + 2 * n, full.bytes("runtime"));
     assertEquals(4 * full.stepElements(), full.bytes("activations"));
-    // the transient is the backward copies (AdamW's fused loop makes no temporaries)
+    // the transient is the head's two logit gradients (AdamW's fused loop makes no temporaries)
     assertEquals(4 * full.backwardElements(), full.bytes("backward"));
     assertEquals(0, full.bytes("optimizer"));
-    assertEquals(Math.round(0.15 * (full.bytes("activations") + full.bytes("backward"))), full.bytes("allocator"));
-    // and the structural parts alone stay within 15% of the whole: the slack is an allowance, not the estimate
-    assertTrue(full.bytes("allocator") < 0.15 * full.total());
+    // the slack is the allocator's measured share of activations + backward, whichever allocator runs
+    for (MemoryPlan.Allocator a : MemoryPlan.Allocator.values()) {
+      MemoryPlan p = MemoryPlan.full(c, 2, 3, 1000, a);
+      assertEquals(Math.round(a.slack * (p.bytes("activations") + p.bytes("backward"))), p.bytes("allocator"));
+      assertEquals(full.total() - full.bytes("allocator"), p.total() - p.bytes("allocator"));
+    }
+    assertTrue(MemoryPlan.Allocator.TCMALLOC.slack < MemoryPlan.Allocator.GLIBC.slack);
     MemoryPlan lora = MemoryPlan.lora(c, 1, Set.of("q_proj", "v_proj"), 2, 3, 1000);
     assertEquals(12 * 32, lora.gradientAndOptimizerBytes());
     assertEquals(4 * (n + 32), lora.bytes("weights"));
@@ -69,13 +77,13 @@ class MemoryPlanTest {
   }
 
   /**
-   * The plan's activation count for a tiny model lies within a loose bound of what a real forward
-   * pass and loss create: every tensor of the step lands in the manager of its first operand (the
-   * step's), so the managed arrays are the plan's tensors plus views (reshape, transpose, split),
-   * which share storage and which the plan leaves out.
+   * What the step still holds after a real forward pass and loss lies within a loose bound of the
+   * plan's count of it: the decoder layers close their own tensors (autograd keeps its saved ones,
+   * out of DJL's sight; BENCHMARKS.md checks those against resident memory), so the arrays left open
+   * in the step's manager are the plan's held tensors plus views, which share storage.
    */
   @Test
-  void activationCountIsWithinALooseBoundOfARealForwardPass() {
+  void heldCountIsWithinALooseBoundOfARealForwardPass() {
     ModelConfig c = ModelConfig.fromJson(ModelConfig.llamaJson(64, 16, 40, 2, 4, 4), "tiny");
     int b = 2;
     int t = 8;
@@ -97,9 +105,9 @@ class MemoryPlanTest {
           NDArray loss = Ops.crossEntropy(logits, idArr).mul(weights).sum();
           loss.getFloat();
           long created = m.getManagedArrays().stream().mapToLong(a -> a.getShape().size()).sum();
-          long planned = plan.stepElements();
+          long planned = plan.heldElements();
           assertTrue(created >= 0.8 * planned && created <= 1.6 * planned,
-              "forward created " + created + " elements (views included), the plan counts " + planned);
+              "the step holds " + created + " elements (views included), the plan counts " + planned);
         }
       }
     }
