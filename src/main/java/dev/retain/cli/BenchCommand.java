@@ -25,9 +25,9 @@ import picocli.CommandLine.Option;
       "its own JVM and then in the PyTorch peer (bench/peer.py) with the same shapes, seed, threads and",
       "steps, and the ratio retain/PyTorch is printed. The peer needs Debian's python3-torch:",
       "  apt-get install python3-torch libopenblas0-openmp",
-      "Both sides inherit this process's environment, so the allocator settings the retain launcher makes",
-      "(MALLOC_ARENA_MAX, MALLOC_MMAP_MAX_, MALLOC_TRIM_THRESHOLD_) hold for both; the report prints them.",
-      "RETAIN_MALLOC=glibc ./retain bench ... measures both with glibc's defaults. See BENCHMARKS.md."})
+      "Both sides inherit this process's environment, so the allocator the retain launcher picks (tcmalloc",
+      "preloaded when installed, else glibc with MALLOC_* settings) serves both; the report prints it.",
+      "RETAIN_MALLOC=glibc-tuned or =glibc ./retain bench ... measures both with the others. See BENCHMARKS.md."})
 final class BenchCommand implements Callable<Integer> {
   @Option(names = "--model", defaultValue = "base",
       description = "2m, base, 25m, 50m, tiny, or a model folder / config.json (default ${DEFAULT-VALUE})")
