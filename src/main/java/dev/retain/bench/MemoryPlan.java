@@ -6,6 +6,7 @@ import dev.retain.model.ModelLoader;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -53,10 +54,10 @@ public final class MemoryPlan {
   public static final long MAX_HEAP_BYTES = 8L << 30;
   /**
    * The native allocator a run uses, as the launcher picks it (RETAIN_MALLOC), and what it holds beyond
-   * the live tensors at the peak, as a share of activations + backward. Measured with retain bench on
-   * base and 25m, full fine-tuning, LoRA q,v and LoRA all-linear at batch 16 (BENCHMARKS.md, "Memory
-   * planner"): tcmalloc 13% to 27%, glibc with the launcher's settings 57% to 101% (glibc's own
-   * defaults: 49% to 70% on base).
+   * the live tensors at the peak, as a share of activations + backward. Measured with retain bench
+   * (full fine-tuning, LoRA q,v and LoRA all-linear on base and 25m at batch 16, and on base at batch 4
+   * and 8 with glibc; BENCHMARKS.md, "Memory planner"): tcmalloc 13% to 27%, glibc with the
+   * launcher's settings 57% to 101% (glibc's own defaults: 49% to 70% on base).
    */
   public enum Allocator {
     TCMALLOC("tcmalloc", 0.22),
@@ -117,7 +118,7 @@ public final class MemoryPlan {
     long backward = F32 * backwardElements();
     items.add(new Item("backward", backward, "2 B T V logit gradients at the start of the backward"));
     items.add(new Item("allocator", Math.round(allocator.slack * (activations + backward)),
-        String.format(java.util.Locale.ROOT, "%s: %.0f%% of activations + backward (measured)", allocator.label,
+        String.format(Locale.ROOT, "%s: %.0f%% of activations + backward (measured)", allocator.label,
             100 * allocator.slack)));
   }
 
