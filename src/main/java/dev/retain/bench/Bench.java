@@ -277,7 +277,8 @@ public final class Bench {
 
   /** Variables both sides' processes inherit from this one when set here (the launcher sets the MALLOC_ ones). */
   static final List<String> INHERITED = List.of("MALLOC_ARENA_MAX", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_",
-      "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "GLIBC_TUNABLES", "OMP_WAIT_POLICY", "LD_PRELOAD", "TCMALLOC_RELEASE_RATE");
+      "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "GLIBC_TUNABLES", "OMP_WAIT_POLICY", "LD_PRELOAD", "TCMALLOC_RELEASE_RATE",
+      "TCMALLOC_LARGE_ALLOC_REPORT_THRESHOLD");
 
   static String envNote(Runner.Setup setup) {
     Map<String, String> set = new LinkedHashMap<>();

@@ -56,8 +56,8 @@ public final class MemoryPlan {
    * The native allocator a run uses, as the launcher picks it (RETAIN_MALLOC), and what it holds beyond
    * the live tensors at the peak, as a share of activations + backward. Measured with retain bench
    * (full fine-tuning, LoRA q,v and LoRA all-linear on base and 25m at batch 16, and on base at batch 4
-   * and 8 with glibc; BENCHMARKS.md, "Memory planner"): tcmalloc 13% to 27%, glibc with the
-   * launcher's settings 57% to 101% (glibc's own defaults: 49% to 70% on base).
+   * and 8 with glibc; BENCHMARKS.md, "Memory planner"): tcmalloc 13% to 31%, glibc with the
+   * launcher's settings 57% to 101% (glibc's own defaults, taken as glibc too: 49% to 70% on base).
    */
   public enum Allocator {
     TCMALLOC("tcmalloc", 0.22),
@@ -163,6 +163,9 @@ public final class MemoryPlan {
    *   SwiGLU            gate, sigmoid, silu, up: 4 BT F; their product: BT F when down_proj saves its input
    *   LoRA per adapted  the scaled A x: BT r (B's gradient reads it)
    * </pre>
+   *
+   * LoRA without dropout, as the benchmark runs it: with dropout p &gt; 0 each adapted projection also
+   * keeps its mask and dropped input, about 2 BT in more, which the plan leaves out.
    *
    * Everything else (RoPE's products, raw and masked scores, the base output under an adapter) is
    * freed when the layer ends. Checked against the resident memory right after a forward pass with

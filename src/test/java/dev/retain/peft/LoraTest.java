@@ -281,6 +281,10 @@ class LoraTest {
       assertNotEquals(Reference.maxAbsDiff(eval, t1), 0.0);
       Backend.seed(5);
       assertArrayEquals(t1, l.delta(x).toFloatArray(), "seeded dropout is reproducible");
+      // the layer's own path (base + delta in one addmm) draws the same mask
+      Backend.seed(5);
+      NDArray zero = m.zeros(new Shape(4, 64));
+      Reference.assertClose(t1, l.output(x, zero).toFloatArray(), 1e-6, "output(x, 0) = delta(x) under dropout");
       lora.setTraining(false);
       assertArrayEquals(eval, l.delta(x).toFloatArray());
     }
