@@ -74,8 +74,7 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--peer-script", description = "path of bench/peer.py (default: found from the working directory or the jar)")
   Path peerScript;
 
-  @Option(names = "--java-opts", defaultValue = "-Xmx8g -XX:MaxNewSize=64m",
-      description = "JVM options of each case's JVM, as the launcher's default (default ${DEFAULT-VALUE})")
+  @Option(names = "--java-opts", defaultValue = "-Xmx8g", description = "JVM options of each case's JVM (default ${DEFAULT-VALUE})")
   String javaOpts;
 
   @Option(names = "--omp-wait-policy", description = "set OMP_WAIT_POLICY (PASSIVE or ACTIVE) for both sides' processes")
