@@ -275,7 +275,7 @@ public final class Bench {
     return rep;
   }
 
-  /** Variables both sides' processes inherit from this one when set here (the launcher sets the MALLOC_ ones). */
+  /** Variables both sides' processes inherit from this one when set here (the launcher sets the allocator's). */
   static final List<String> INHERITED = List.of("MALLOC_ARENA_MAX", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_",
       "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "GLIBC_TUNABLES", "OMP_WAIT_POLICY", "LD_PRELOAD", "TCMALLOC_RELEASE_RATE",
       "TCMALLOC_LARGE_ALLOC_REPORT_THRESHOLD");
