@@ -13,6 +13,7 @@ import dev.retain.model.Generator;
 import dev.retain.model.Masks;
 import dev.retain.model.ModelConfig;
 import dev.retain.model.ModelLoader;
+import dev.retain.model.PackedInputs;
 import dev.retain.model.Parameter;
 import dev.retain.peft.lora.Lora;
 import dev.retain.peft.lora.LoraConfig;
@@ -43,7 +44,8 @@ import java.util.SplittableRandom;
  *
  * <p>The training step is the work of {@code Trainer.trainStepInner} + {@code microStep} with one
  * micro-batch, op for op: seed the engine, open one NDScope; create ids, positions, the packed causal
- * mask, targets and per-token weights; inside one GradientCollector: forward, weighted CE, each loss
+ * mask and the target positions ({@code PackedInputs}); inside one GradientCollector: forward to the
+ * logits at the target positions, mean CE, each loss
  * term (read back with getFloat, as the trainer does), CE read back, backward, loss read back,
  * afterBackward hooks; then the global gradient norm (one square-sum per trainable tensor) with
  * clipping at 1.0, AdamW (betas 0.9/0.999, eps 1e-8, weight decay 0.01 except on 1-D tensors) on
@@ -319,7 +321,7 @@ public final class Workload implements AutoCloseable {
     for (LossTerm t : terms) {
       try (NDScope scope = new NDScope()) {
         scope.suppressNotUsedWarning();
-        t.afterOptimizerStep(new StepContext(step, model, null, null, null, null, null, null, trainable, s.lr()));
+        t.afterOptimizerStep(StepContext.afterStep(step, model, trainable, s.lr()));
       }
     }
     if (!terms.isEmpty()) {
@@ -342,19 +344,16 @@ public final class Workload implements AutoCloseable {
 
   private void microStep(Batch batch) {
     NDManager m = model.manager();
-    Shape shape = new Shape(batch.rows(), batch.seqLen());
-    NDArray ids = Host.of(m, batch.inputIds(), shape);
-    NDArray positions = Host.of(m, batch.positions(), shape);
-    NDArray mask = Masks.packed(m, batch.segments());
-    NDArray targets = Host.of(m, batch.gatherTargets(), shape);
-    NDArray targetWeights = Host.of(m, batch.targetWeights(1f / Math.max(1, batch.targetTokens())), shape);
+    PackedInputs in = PackedInputs.of(m, batch.seqLen(), batch.inputIds(), batch.positions(), batch.segments(),
+        batch.targets());
+    NDArray mean = Host.scalar(m, 1f / Math.max(1, in.count()));
     phase("inputs");
     try (GradientCollector gc = Backend.engine().newGradientCollector()) {
-      NDArray logits = model.forward(ids, positions, mask, null, false).logits();
+      NDArray logits = model.targetLogits(in);
       phase("forward");
-      NDArray ce = Ops.crossEntropy(logits, targets).mul(targetWeights).sum();
+      NDArray ce = in.loss(logits).mul(mean);
       NDArray loss = ce;
-      StepContext ctx = new StepContext(step, model, batch, ids, positions, mask, logits, targetWeights, trainable, s.lr());
+      StepContext ctx = new StepContext(step, model, batch, in, logits, trainable, s.lr());
       for (LossTerm term : terms) {
         NDArray v = term.loss(ctx);
         if (v != null) {

@@ -1,14 +1,10 @@
 package dev.retain.eval;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.Shape;
 import dev.retain.data.Batch;
 import dev.retain.model.CausalLM;
-import dev.retain.model.Masks;
-import dev.retain.tensor.Host;
-import dev.retain.tensor.Ops;
+import dev.retain.model.PackedInputs;
 
 /**
  * Mean next-token cross-entropy (nats per target token) of a model on packed batches, without
@@ -35,11 +31,8 @@ public final class HeldOutLoss {
     for (Batch b : batches) {
       try (NDScope scope = new NDScope()) {
         scope.suppressNotUsedWarning();
-        Shape shape = new Shape(b.rows(), b.seqLen());
-        NDArray logits = model.forward(Host.of(m, b.inputIds(), shape), Host.of(m, b.positions(), shape),
-            Masks.packed(m, b.segments()), null, false).logits();
-        sum += Ops.crossEntropy(logits, Host.of(m, b.gatherTargets(), shape)).mul(Host.of(m, b.targetWeights(1f), shape))
-            .sum().getFloat();
+        PackedInputs in = PackedInputs.of(m, b.seqLen(), b.inputIds(), b.positions(), b.segments(), b.targets());
+        sum += in.loss(model.targetLogits(in)).getFloat();
         tokens += b.targetTokens();
       }
     }

@@ -1,19 +1,15 @@
 package dev.retain.eval;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import dev.retain.data.Encoder;
 import dev.retain.data.Example;
 import dev.retain.data.Packer;
 import dev.retain.data.RawExample;
 import dev.retain.model.CausalLM;
 import dev.retain.model.Generator;
-import dev.retain.model.Masks;
-import dev.retain.tensor.Host;
+import dev.retain.model.PackedInputs;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -167,33 +163,38 @@ public final class ProbeRunner {
     }
     int t = rows.stream().mapToInt(r -> r.length).max().orElse(1);
     long[] ids = new long[rows.size() * t];
+    long[] targets = new long[rows.size() * t];
+    Arrays.fill(targets, -1);
     for (int r = 0; r < rows.size(); r++) {
       for (int i = 0; i < t; i++) {
         ids[r * t + i] = i < rows.get(r).length ? rows.get(r)[i] : Math.max(0, encoder.eos());
       }
     }
-    float[] logp;
+    for (int[] sp : spans) {
+      // log p(token i | <i): position i-1 predicts token i. Token 0 has no prediction (empty prompt, no bos).
+      for (int i = Math.max(1, sp[1]); i < sp[2]; i++) {
+        targets[sp[0] * t + i - 1] = ids[sp[0] * t + i];
+      }
+    }
+    float[] nll;
     try (NDScope scope = new NDScope()) {
       scope.suppressNotUsedWarning();
-      NDManager m = model.manager();
-      NDArray input = Host.of(m, ids, new Shape(rows.size(), t));
-      // Right padding under a causal mask leaves the real tokens' logits untouched.
-      NDArray logits = model.forward(input, null, t > 1 ? Masks.causal(m, t, 0) : null, null, false).logits();
-      NDArray lp = logits.logSoftmax(-1);
-      // log p(token i | <i) for i >= 1: gather position i-1's distribution at token i.
-      NDArray next = input.get(":, 1:").expandDims(-1);
-      logp = lp.get(":, :-1, :").gather(next.toType(DataType.INT64, false), -1).squeeze(-1).toFloatArray();
+      // Right padding under a causal mask leaves the real tokens' logits untouched; the head runs
+      // only at the choices' tokens.
+      PackedInputs in = PackedInputs.of(model.manager(), t, ids, null, null, targets);
+      nll = in.count() == 0 ? new float[0] : in.tokenLoss(model.targetLogits(in)).toFloatArray();
     }
     List<int[]> out = new ArrayList<>();
     int k = 0;
+    int n = 0; // target positions come row by row, one row per choice, in order
     for (Probes.Item it : items) {
       int best = -1;
       double bestScore = Double.NEGATIVE_INFINITY;
       for (int c = 0; c < it.choices().size(); c++, k++) {
         int[] sp = spans.get(k);
         double s = 0;
-        for (int i = Math.max(1, sp[1]); i < sp[2]; i++) { // token 0 has no prediction (empty prompt, no bos)
-          s += logp[sp[0] * (t - 1) + (i - 1)];
+        for (int i = Math.max(1, sp[1]); i < sp[2]; i++) {
+          s -= nll[n++];
         }
         if (s > bestScore) {
           bestScore = s;

@@ -3,6 +3,7 @@ package dev.retain.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.retain.tensor.Consts;
@@ -165,6 +166,32 @@ public final class CausalLM implements AutoCloseable {
    * @param withHidden whether to keep every layer's hidden state
    */
   public Output forward(NDArray inputIds, NDArray positions, NDArray mask, KVCache cache, boolean withHidden) {
+    List<NDArray> hidden = withHidden ? new ArrayList<>() : null;
+    NDArray x = Ops.rmsNorm(decode(inputIds, positions, mask, cache, hidden), norm.data(), config.rmsNormEps);
+    if (withHidden) {
+      // transformers' hidden_states: the input of every layer, then the final normed output.
+      hidden.add(x);
+    }
+    return new Output(lmHead.forward(x), hidden);
+  }
+
+  /**
+   * Logits [N, V] at the target positions of {@code in} only (its n-th target position gives row n).
+   * Every layer still runs over every position (attention needs them all), but the final norm, the
+   * head and whatever loss is built on the logits skip the positions without a target: on
+   * prompt/completion data that is most of the head's work, a large share of a step at a 4K vocabulary.
+   */
+  public NDArray targetLogits(PackedInputs in) {
+    NDArray x = decode(in.ids, in.positions, in.mask, null, null);
+    x = x.reshape(-1, config.hiddenSize);
+    if (in.at != null) {
+      x = x.get(new NDIndex("{}", in.at));
+    }
+    return lmHead.forward(Ops.rmsNorm(x, norm.data(), config.rmsNormEps));
+  }
+
+  /** The decoder layers over the embedded ids: the last layer's output [B, T, hidden], before the final norm. */
+  private NDArray decode(NDArray inputIds, NDArray positions, NDArray mask, KVCache cache, List<NDArray> hidden) {
     Shape shape = inputIds.getShape();
     long b = shape.get(0);
     long t = shape.get(1);
@@ -186,7 +213,6 @@ public final class CausalLM implements AutoCloseable {
     NDArray cosQ = cos.mul(scale);
     NDArray sinQ = sin.mul(scale);
 
-    List<NDArray> hidden = withHidden ? new ArrayList<>() : null;
     NDArray x = Ops.embedding(inputIds.toType(DataType.INT64, false), embedTokens.data());
     // Each layer runs in its own scope and only its output leaves it. Without autograd (evaluation,
     // generation, a distillation teacher) nothing needs a layer's temporaries once its output
@@ -194,7 +220,7 @@ public final class CausalLM implements AutoCloseable {
     // closing the Java handles frees only the rest: masked scores, sums, products already consumed).
     // Peak memory is then one layer's work plus what the graph saves, not every temporary of the pass.
     for (Layer layer : layers) {
-      if (withHidden) {
+      if (hidden != null) {
         hidden.add(x);
       }
       NDScope scope = new NDScope();
@@ -233,12 +259,7 @@ public final class CausalLM implements AutoCloseable {
     if (cache != null) {
       cache.advance((int) t);
     }
-    x = Ops.rmsNorm(x, norm.data(), config.rmsNormEps);
-    if (withHidden) {
-      // transformers' hidden_states: the input of every layer, then the final normed output.
-      hidden.add(x);
-    }
-    return new Output(lmHead.forward(x), hidden);
+    return x;
   }
 
   /**

@@ -1,12 +1,10 @@
 package dev.retain.retention;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.Shape;
 import dev.retain.data.Batch;
-import dev.retain.data.Packer;
 import dev.retain.model.CausalLM;
+import dev.retain.model.PackedInputs;
 import dev.retain.tensor.Consts;
 import dev.retain.tensor.Host;
 import dev.retain.train.LossTerm;
@@ -27,7 +25,7 @@ import java.util.Set;
  *
  * The trainer adds this to the cross-entropy, so the step's loss is CE + weight * T^2 * KL: "mixed
  * with CE by a weight". The mean runs over the positions whose next token is a training target (the
- * positions where {@code targetWeights} is non-zero), within the rows chosen by {@link On}: all rows,
+ * target positions of {@link dev.retain.model.PackedInputs}), within the rows chosen by {@link On}: all rows,
  * only rows of general (replay) sources, or only domain rows. A micro-batch without a chosen target
  * position contributes nothing (null). T^2 keeps the gradient's scale independent of T.
  *
@@ -116,20 +114,13 @@ public final class Distillation implements LossTerm {
   @Override
   public NDArray loss(StepContext ctx) {
     Batch b = Objects.requireNonNull(ctx.batch, "distillation needs the step's batch");
-    int rows = b.rows();
-    int t = b.seqLen();
-    int[] chosen = new int[rows];
+    PackedInputs in = ctx.inputs;
+    int[] chosen = new int[in.rows];
     int k = 0;
     int count = 0;
-    for (int r = 0; r < rows; r++) {
-      if (!selected(b, r)) {
-        continue;
-      }
-      int n = 0;
-      for (int i = r * t; i < (r + 1) * t; i++) {
-        n += b.targets()[i] != Packer.IGNORE ? 1 : 0;
-      }
-      if (n > 0) {
+    for (int r = 0; r < in.rows; r++) {
+      int n = in.countInRow(r);
+      if (n > 0 && selected(b, r)) {
         chosen[k++] = r;
         count += n;
       }
@@ -141,50 +132,40 @@ public final class Distillation implements LossTerm {
       throw new IllegalArgumentException("distillation: the teacher's vocabulary (" + teacher.config.vocabSize
           + ") differs from the student's (" + ctx.model.config.vocabSize + "); the teacher must be a copy of the starting model");
     }
-    float[] w = new float[k * t];
-    for (int j = 0; j < k; j++) {
-      int r = chosen[j];
-      for (int i = 0; i < t; i++) {
-        w[j * t + i] = b.targets()[r * t + i] != Packer.IGNORE ? 1f / count : 0f;
-      }
-    }
-    NDManager m = ctx.logits.getManager();
-    NDArray ids = ctx.inputIds;
-    NDArray pos = ctx.positions;
-    NDArray mask = ctx.mask;
     NDArray student = ctx.logits;
-    if (k < rows) {
-      long[] idx = new long[k];
-      for (int j = 0; j < k; j++) {
-        idx[j] = chosen[j];
+    PackedInputs rows = in;
+    if (k < in.rows) {
+      // The teacher runs on the chosen rows only; the student's logits are those rows' target positions.
+      long[] keep = new long[count];
+      for (int n = 0, j = 0; n < in.count(); n++) {
+        if (selected(b, in.rowOf(n))) {
+          keep[j++] = n;
+        }
       }
-      NDIndex sel = new NDIndex("{}", Host.of(m, idx));
-      ids = ids.get(sel);
-      pos = pos == null ? null : pos.get(sel);
-      mask = mask == null ? null : mask.get(sel);
-      student = student.get(sel);
+      student = student.get(new NDIndex("{}", Host.of(student.getManager(), keep)));
+      rows = in.select(java.util.Arrays.copyOf(chosen, k));
     }
-    NDArray teacherLogits = teacherLogits(ctx.model, ids, pos, mask);
-    return klLoss(student, teacherLogits, Host.of(m, w, new Shape(k, t)), temperature).mul(Consts.of((float) weight));
+    NDArray mean = Host.scalar(student.getManager(), (float) (weight / count));
+    return klLoss(student, teacherLogits(ctx.model, rows), temperature).mul(mean);
   }
 
   /**
-   * T^2 * sum over positions of w * KL(softmax(teacher/T) || softmax(student/T)), KL over the last axis;
-   * student in the graph, teacher constant. Shapes [rows, T, V] and w [rows, T].
+   * T^2 * sum over positions of KL(softmax(teacher/T) || softmax(student/T)), KL over the last axis;
+   * student in the graph, teacher constant. Shapes [N, V].
    */
-  static NDArray klLoss(NDArray student, NDArray teacher, NDArray w, double temperature) {
+  static NDArray klLoss(NDArray student, NDArray teacher, double temperature) {
     NDArray invT = Consts.of((float) (1.0 / temperature));
     NDArray logQ = student.mul(invT).logSoftmax(-1);
     NDArray logP = teacher.stopGradient().mul(invT).logSoftmax(-1);
-    NDArray kl = logP.exp().mul(logP.sub(logQ)).sum(new int[] {-1});
-    return kl.mul(w).sum().mul(Consts.of((float) (temperature * temperature)));
+    NDArray kl = logP.exp().mul(logP.sub(logQ)).sum();
+    return kl.mul(Consts.of((float) (temperature * temperature)));
   }
 
-  /** The teacher's logits for the rows given, with autograd off (adapters off, or the frozen copy). */
-  NDArray teacherLogits(CausalLM model, NDArray ids, NDArray positions, NDArray mask) {
+  /** The teacher's logits [N, V] at the target positions of {@code in}, with autograd off (adapters off, or the frozen copy). */
+  NDArray teacherLogits(CausalLM model, PackedInputs in) {
     return NoGrad.get(() -> {
       if (teacher != null) {
-        return teacher.forward(ids, positions, mask, null, false).logits().stopGradient();
+        return teacher.targetLogits(in).stopGradient();
       }
       AdapterSwitch s = AdapterSwitch.of(model);
       if (!s.anyOn()) {
@@ -194,7 +175,7 @@ public final class Distillation implements LossTerm {
       }
       s.allOff();
       try {
-        return model.forward(ids, positions, mask, null, false).logits().stopGradient();
+        return model.targetLogits(in).stopGradient();
       } finally {
         s.restore();
       }

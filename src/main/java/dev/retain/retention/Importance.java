@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.retain.data.Example;
 import dev.retain.model.CausalLM;
+import dev.retain.model.PackedInputs;
 import dev.retain.model.Parameter;
 import dev.retain.model.safetensors.DType;
 import dev.retain.model.safetensors.SafetensorsException;
@@ -15,8 +16,6 @@ import dev.retain.model.safetensors.SafetensorsWriter;
 import dev.retain.model.safetensors.TensorInfo;
 import dev.retain.tensor.Backend;
 import dev.retain.tensor.Grads;
-import dev.retain.tensor.Host;
-import dev.retain.tensor.Ops;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -247,20 +246,15 @@ public final class Importance {
    * the sequence as one row (ids[0..n-2] in, ids[1..n-1] predicted where they are targets).
    */
   static NDArray sequenceNll(CausalLM model, Example ex) {
-    NDManager m = model.manager();
     int n = ex.length() - 1;
     long[] in = new long[n];
     long[] tgt = new long[n];
-    float[] w = new float[n];
     for (int t = 0; t < n; t++) {
       in[t] = ex.id(t);
-      boolean target = ex.isTarget(t + 1);
-      tgt[t] = target ? ex.id(t + 1) : 0;
-      w[t] = target ? 1f : 0f;
+      tgt[t] = ex.isTarget(t + 1) ? ex.id(t + 1) : -1;
     }
-    Shape shape = new Shape(1, n);
-    NDArray logits = model.forward(Host.of(m, in, shape), null, null, null, false).logits();
-    return Ops.crossEntropy(logits, Host.of(m, tgt, shape)).mul(Host.of(m, w, shape)).sum();
+    PackedInputs inputs = PackedInputs.of(model.manager(), n, in, null, null, tgt);
+    return inputs.loss(model.targetLogits(inputs));
   }
 
   private static void zeroGrad(Parameter p) {

@@ -36,6 +36,14 @@ public final class Host {
     return write(m, data.length, shape, DataType.INT64, b -> b.asLongBuffer().put(data), () -> m.create(data, shape));
   }
 
+  /**
+   * A 0-d float32 tensor holding {@code value}, owned by the current scope: a value that changes from
+   * step to step (a loss's 1/count). Constants that never change come from {@link Consts}, which keeps each forever.
+   */
+  public static NDArray scalar(NDManager m, float value) {
+    return of(m, new float[] {value}, new Shape());
+  }
+
   /** A 1-d int64 tensor holding {@code data}. */
   public static NDArray of(NDManager m, long[] data) {
     return of(m, data, new Shape(data.length));

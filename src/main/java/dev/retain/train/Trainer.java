@@ -14,7 +14,7 @@ import dev.retain.data.Mixture;
 import dev.retain.data.Packer;
 import dev.retain.eval.RetentionBudget;
 import dev.retain.model.CausalLM;
-import dev.retain.model.Masks;
+import dev.retain.model.PackedInputs;
 import dev.retain.model.Parameter;
 import dev.retain.peft.Adapter;
 import dev.retain.tensor.Backend;
@@ -377,31 +377,25 @@ public final class Trainer {
     for (LossTerm t : s.terms()) {
       try (NDScope scope = new NDScope()) {
         scope.suppressNotUsedWarning();
-        t.afterOptimizerStep(new StepContext(state.step, model, null, null, null, null, null, null, trainable, lr));
+        t.afterOptimizerStep(StepContext.afterStep(state.step, model, trainable, lr));
       }
     }
     return stats;
   }
 
   private void microStep(Batch batch, double lr, StepStats stats) {
-    NDManager m = model.manager();
-    int rows = batch.rows();
-    int t = batch.seqLen();
-    Shape shape = new Shape(rows, t);
-    NDArray ids = Host.of(m, batch.inputIds(), shape);
-    NDArray positions = Host.of(m, batch.positions(), shape);
-    NDArray mask = Masks.packed(m, batch.segments());
-    NDArray targets = Host.of(m, batch.gatherTargets(), shape);
-    // 1/(targets * accumulation) folded into the weights: the loss is a plain weighted sum.
-    NDArray targetWeights = Host.of(m, batch.targetWeights(1f / (Math.max(1, batch.targetTokens()) * cfg.gradAccum)), shape);
+    PackedInputs in = PackedInputs.of(model.manager(), batch.seqLen(), batch.inputIds(), batch.positions(),
+        batch.segments(), batch.targets());
+    // The mean over the batch's targets and over the accumulated micro-batches, as one factor.
+    NDArray mean = Host.scalar(model.manager(), 1f / (Math.max(1, in.count()) * cfg.gradAccum));
     try (GradientCollector gc = Backend.engine().newGradientCollector()) {
-      NDArray logits = model.forward(ids, positions, mask, null, false).logits();
-      NDArray ce = Ops.crossEntropy(logits, targets).mul(targetWeights).sum();
+      NDArray logits = model.targetLogits(in);
+      NDArray ce = in.loss(logits).mul(mean);
       if ("nan".equals(dev.retain.util.Faults.action("loss.nan", state.step + 1))) {
         ce = ce.mul(Consts.of(Float.NaN));
       }
       NDArray loss = ce;
-      StepContext ctx = new StepContext(state.step, model, batch, ids, positions, mask, logits, targetWeights, trainable, lr);
+      StepContext ctx = new StepContext(state.step, model, batch, in, logits, trainable, lr);
       Map<String, Float> termValues = new LinkedHashMap<>();
       for (LossTerm term : s.terms()) {
         NDArray v = term.loss(ctx);

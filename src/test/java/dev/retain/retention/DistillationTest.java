@@ -15,6 +15,7 @@ import dev.retain.data.Batch;
 import dev.retain.data.Packer;
 import dev.retain.model.CausalLM;
 import dev.retain.model.Masks;
+import dev.retain.model.PackedInputs;
 import dev.retain.model.Parameter;
 import dev.retain.tensor.Backend;
 import dev.retain.tensor.Grads;
@@ -40,28 +41,20 @@ class DistillationTest {
     return new Batch(0, 0, T, ids, targets, positions, segments, new String[] {"domain", "general", "domain"}, 12, 4);
   }
 
-  /** A step context as the trainer builds it, with the student's logits in the graph. */
-  record Step(StepContext ctx, float[] studentLogits) {}
-
-  static Step step(CausalLM model, Batch b) {
-    NDManager m = model.manager();
-    Shape shape = new Shape(b.rows(), b.seqLen());
-    NDArray ids = m.create(b.inputIds(), shape);
-    NDArray pos = m.create(b.positions(), shape);
-    NDArray mask = Masks.packed(m, b.segments());
-    NDArray logits = model.forward(ids, pos, mask, null, false).logits();
-    float[] tw = new float[b.targets().length];
-    for (int i = 0; i < tw.length; i++) {
-      tw[i] = b.targets()[i] == IGN ? 0f : 1f / b.targetTokens();
-    }
-    StepContext ctx = new StepContext(0, model, b, ids, pos, mask, logits, m.create(tw, shape), Map.of(), 1e-3);
-    return new Step(ctx, logits.toFloatArray());
+  /** A step context as the trainer builds it, with the student's logits at the target positions in the graph. */
+  static StepContext step(CausalLM model, Batch b) {
+    PackedInputs in = PackedInputs.of(model.manager(), b.seqLen(), b.inputIds(), b.positions(), b.segments(), b.targets());
+    return new StepContext(0, model, b, in, model.targetLogits(in), Map.of(), 1e-3);
   }
 
+  /** The model's logits at every position [rows, T, V], by the plain forward pass (the reference). */
   static float[] logits(CausalLM model, Batch b) {
     try (NDScope scope = new NDScope()) {
       scope.suppressNotUsedWarning();
-      return step(model, b).studentLogits();
+      NDManager m = model.manager();
+      Shape shape = new Shape(b.rows(), b.seqLen());
+      return model.forward(m.create(b.inputIds(), shape), m.create(b.positions(), shape), Masks.packed(m, b.segments()),
+          null, false).logits().toFloatArray();
     }
   }
 
@@ -111,7 +104,7 @@ class DistillationTest {
       scope.suppressNotUsedWarning();
       double value;
       try (GradientCollector gc = Backend.engine().newGradientCollector()) {
-        NDArray v = kd.loss(step(model, b).ctx());
+        NDArray v = kd.loss(step(model, b));
         if (v == null) {
           return null;
         }
@@ -195,11 +188,20 @@ class DistillationTest {
       Distillation kd = new Distillation(1, 1, Distillation.On.ALL, Set.of());
       try (NDScope scope = new NDScope()) {
         scope.suppressNotUsedWarning();
-        StepContext ctx = step(model, b).ctx();
-        float[] got = kd.teacherLogits(model, ctx.inputIds, ctx.positions, ctx.mask).toFloatArray();
-        for (int i = 0; i < want.length; i++) {
-          assertEquals(want[i], got[i], 1e-5, "teacher logit " + i);
+        StepContext ctx = step(model, b);
+        float[] got = kd.teacherLogits(model, ctx.inputs).toFloatArray();
+        int vocab = model.config.vocabSize;
+        int n = 0;
+        for (int i = 0; i < b.targets().length; i++) {
+          if (b.targets()[i] == IGN) {
+            continue;
+          }
+          for (int v = 0; v < vocab; v++) {
+            assertEquals(want[i * vocab + v], got[n * vocab + v], 1e-5, "teacher logit " + v + " at position " + i);
+          }
+          n++;
         }
+        assertEquals(b.targetTokens() * vocab, got.length, "the teacher's logits are the target positions'");
       }
       float[] studentAfter = logits(model, b);
       org.junit.jupiter.api.Assertions.assertArrayEquals(studentBefore, studentAfter);

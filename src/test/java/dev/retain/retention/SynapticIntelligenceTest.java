@@ -47,7 +47,7 @@ class SynapticIntelligenceTest {
   }
 
   StepContext ctx(long step) {
-    return new StepContext(step, null, null, null, null, null, null, null, Map.of("x", x), LR);
+    return StepContext.afterStep(step, null, Map.of("x", x), LR);
   }
 
   /**

@@ -1,0 +1,187 @@
+package dev.retain.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import dev.retain.tensor.Backend;
+import dev.retain.tensor.Grads;
+import dev.retain.tensor.Host;
+import dev.retain.tensor.Ops;
+import dev.retain.testutil.Tiny;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The head at the target positions only: {@link CausalLM#targetLogits} against the plain forward pass
+ * over every position, and the loss and gradients against the weighted cross-entropy over every
+ * position that training computed before (weights 0 where no target).
+ */
+class PackedInputsTest {
+  static final int T = 6;
+  static final long N = -100; // Packer.IGNORE
+
+  // Row 0: one document, a prompt of two positions without a target; row 1: two documents and a pad;
+  // row 2: one short document, then padding.
+  static final long[] IDS = {1, 40, 41, 42, 43, 44, /* */ 1, 60, 61, 1, 70, 2, /* */ 1, 80, 81, 2, 2, 2};
+  static final long[] TARGETS = {N, N, 42, 43, 44, 2, /* */ 60, 61, 2, 70, 2, N, /* */ 80, 81, 2, N, N, N};
+  static final long[] POSITIONS = {0, 1, 2, 3, 4, 5, /* */ 0, 1, 2, 0, 1, 0, /* */ 0, 1, 2, 0, 0, 0};
+  static final int[][] SEGMENTS = {{0, 0, 0, 0, 0, 0}, {0, 0, 0, 1, 1, -1}, {0, 0, 0, -1, -1, -1}};
+
+  @Test
+  void targetPositionsByHand() {
+    try (CausalLM model = Tiny.model(1); NDManager m = model.manager().newSubManager()) {
+      PackedInputs in = PackedInputs.of(m, T, IDS, POSITIONS, SEGMENTS, TARGETS);
+      assertEquals(3, in.rows);
+      assertEquals(12, in.count());
+      assertArrayEquals(new long[] {2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14}, in.at.toLongArray());
+      assertArrayEquals(new long[] {42, 43, 44, 2, 60, 61, 2, 70, 2, 80, 81, 2}, in.targets.toLongArray());
+      assertEquals(4, in.countInRow(0));
+      assertEquals(5, in.countInRow(1));
+      assertEquals(3, in.countInRow(2));
+      assertEquals(0, in.rowOf(0));
+      assertEquals(1, in.rowOf(4));
+      assertEquals(2, in.rowOf(11));
+
+      PackedInputs sel = in.select(new int[] {2, 0});
+      assertEquals(2, sel.rows);
+      assertArrayEquals(new long[] {1, 80, 81, 2, 2, 2, 1, 40, 41, 42, 43, 44}, sel.ids.toLongArray());
+      assertArrayEquals(new long[] {0, 1, 2, 0, 0, 0, 0, 1, 2, 3, 4, 5}, sel.positions.toLongArray());
+      assertArrayEquals(new long[] {0, 1, 2, 8, 9, 10, 11}, sel.at.toLongArray());
+      assertArrayEquals(new long[] {80, 81, 2, 42, 43, 44, 2}, sel.targets.toLongArray());
+      assertEquals(new Shape(2, 1, T, T), sel.mask.getShape());
+
+      long[] every = new long[IDS.length];
+      System.arraycopy(IDS, 1, every, 0, IDS.length - 1);
+      PackedInputs all = PackedInputs.of(m, T, IDS, null, null, every);
+      assertNull(all.at, "every position a target: no gather");
+      assertNull(all.mask);
+      assertEquals(IDS.length, all.count());
+    }
+  }
+
+  @Test
+  void logitsAreTheForwardPassAtTheTargetPositions() {
+    try (CausalLM model = Tiny.model(2); NDManager m = model.manager().newSubManager()) {
+      int vocab = model.config.vocabSize;
+      Shape shape = new Shape(3, T);
+      float[] full = model.forward(Host.of(m, IDS, shape), Host.of(m, POSITIONS, shape), Masks.packed(m, SEGMENTS), null,
+          false).logits().toFloatArray();
+      PackedInputs in = PackedInputs.of(m, T, IDS, POSITIONS, SEGMENTS, TARGETS);
+      NDArray at = model.targetLogits(in);
+      assertEquals(new Shape(12, vocab), at.getShape());
+      float[] got = at.toFloatArray();
+      int n = 0;
+      for (int i = 0; i < TARGETS.length; i++) {
+        if (TARGETS[i] == N) {
+          continue;
+        }
+        for (int v = 0; v < vocab; v++) {
+          assertEquals(full[i * vocab + v], got[n * vocab + v], 1e-5, "logit " + v + " at position " + i);
+        }
+        n++;
+      }
+    }
+  }
+
+  @Test
+  void lossAndGradientsEqualTheWeightedCrossEntropyOverEveryPosition() {
+    try (CausalLM model = Tiny.model(3); NDManager m = model.manager().newSubManager()) {
+      model.parameters().values().forEach(p -> p.setTrainable(true));
+      // Before: logits everywhere, CE against 0 where no target, weighted 0 there.
+      long[] gatherable = new long[TARGETS.length];
+      float[] w = new float[TARGETS.length];
+      for (int i = 0; i < w.length; i++) {
+        gatherable[i] = TARGETS[i] == N ? 0 : TARGETS[i];
+        w[i] = TARGETS[i] == N ? 0f : 1f / 12;
+      }
+      Shape shape = new Shape(3, T);
+      Map<String, float[]> want;
+      float wantLoss;
+      try (NDScope scope = new NDScope(); GradientCollector gc = Backend.engine().newGradientCollector()) {
+        scope.suppressNotUsedWarning();
+        NDArray logits = model.forward(Host.of(m, IDS, shape), Host.of(m, POSITIONS, shape), Masks.packed(m, SEGMENTS),
+            null, false).logits();
+        NDArray loss = Ops.crossEntropy(logits, Host.of(m, gatherable, shape)).mul(Host.of(m, w, shape)).sum();
+        wantLoss = loss.getFloat();
+        gc.backward(loss);
+        want = grads(model);
+      }
+      float gotLoss;
+      Map<String, float[]> got;
+      try (NDScope scope = new NDScope(); GradientCollector gc = Backend.engine().newGradientCollector()) {
+        scope.suppressNotUsedWarning();
+        PackedInputs in = PackedInputs.of(m, T, IDS, POSITIONS, SEGMENTS, TARGETS);
+        NDArray loss = in.loss(model.targetLogits(in)).mul(Host.scalar(m, 1f / in.count()));
+        gotLoss = loss.getFloat();
+        gc.backward(loss);
+        got = grads(model);
+      }
+      assertEquals(wantLoss, gotLoss, 1e-6);
+      assertEquals(want.keySet(), got.keySet());
+      for (String k : want.keySet()) {
+        float[] a = want.get(k);
+        float[] b = got.get(k);
+        double scale = 1e-7;
+        for (float x : a) {
+          scale = Math.max(scale, Math.abs(x));
+        }
+        for (int i = 0; i < a.length; i++) {
+          assertEquals(a[i], b[i], 1e-5 * scale, k + "[" + i + "]");
+        }
+      }
+      assertTrue(maxAbs(got.get("lm_head.weight")) > 0, "the head has a gradient");
+    }
+  }
+
+  @Test
+  void rowsWithoutTargetsGiveNoLoss() {
+    try (CausalLM model = Tiny.model(4); NDManager m = model.manager().newSubManager()) {
+      long[] none = new long[IDS.length];
+      java.util.Arrays.fill(none, N);
+      PackedInputs in = PackedInputs.of(m, T, IDS, POSITIONS, SEGMENTS, none);
+      assertEquals(0, in.count());
+      assertNotNull(in.at);
+      NDArray logits = model.targetLogits(in);
+      assertEquals(new Shape(0, model.config.vocabSize), logits.getShape());
+      assertEquals(0f, in.loss(logits).getFloat());
+    }
+  }
+
+  @Test
+  void mismatchedArraysAreRefused() {
+    try (NDManager m = Backend.newManager()) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> PackedInputs.of(m, T, IDS, POSITIONS, SEGMENTS, new long[5]));
+      assertTrue(e.getMessage().contains("differ in length"), e.getMessage());
+      assertThrows(IllegalArgumentException.class, () -> PackedInputs.of(m, 5, IDS, null, null, TARGETS));
+      assertThrows(IllegalArgumentException.class, () -> PackedInputs.of(m, T, IDS, POSITIONS, new int[2][T], TARGETS));
+    }
+  }
+
+  private static Map<String, float[]> grads(CausalLM model) {
+    Map<String, float[]> out = new LinkedHashMap<>();
+    for (Parameter p : model.parameters().values()) {
+      out.put(p.name(), Grads.of(p.data()).toFloatArray());
+      Grads.zero(p.data());
+    }
+    return out;
+  }
+
+  private static double maxAbs(float[] a) {
+    double m = 0;
+    for (float x : a) {
+      m = Math.max(m, Math.abs(x));
+    }
+    return m;
+  }
+}
