@@ -190,6 +190,16 @@ public final class CausalLM implements AutoCloseable {
     return lmHead.forward(Ops.rmsNorm(x, norm.data(), config.rmsNormEps));
   }
 
+  /**
+   * Logits [B, V] of each row's last position, the one generation samples from: a prompt's prefill
+   * runs the head once per row instead of once per position. Arguments as for {@link #forward}.
+   */
+  public NDArray lastLogits(NDArray inputIds, NDArray positions, NDArray mask, KVCache cache) {
+    NDArray x = decode(inputIds, positions, mask, cache, null);
+    x = x.get(":, -1, :");
+    return lmHead.forward(Ops.rmsNorm(x, norm.data(), config.rmsNormEps));
+  }
+
   /** The decoder layers over the embedded ids: the last layer's output [B, T, hidden], before the final norm. */
   private NDArray decode(NDArray inputIds, NDArray positions, NDArray mask, KVCache cache, List<NDArray> hidden) {
     Shape shape = inputIds.getShape();

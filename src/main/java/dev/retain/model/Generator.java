@@ -55,8 +55,7 @@ public final class Generator {
             }
           }
           NDArray ids = Host.of(m, toLongs(seq), new Shape(1, seq.length));
-          NDArray logits = model.forward(ids, null, null, cache, false).logits();
-          last = logits.get(0, seq.length - 1).toFloatArray();
+          last = model.lastLogits(ids, null, null, cache).toFloatArray();
         }
         int next = pick(last, s, rng);
         if (s.stopIds() != null && s.stopIds().contains(next)) {
@@ -166,9 +165,8 @@ public final class Generator {
     }
     try (NDScope scope = new NDScope()) {
       scope.suppressNotUsedWarning();
-      NDArray logits = model.forward(Host.of(m, ids, new Shape(b, t)), Host.of(m, pos, new Shape(b, t)),
-          Masks.leftPadded(m, pad, t, past), cache, false).logits();
-      return logits.get(":, " + (t - 1) + ", :").toFloatArray();
+      return model.lastLogits(Host.of(m, ids, new Shape(b, t)), Host.of(m, pos, new Shape(b, t)),
+          Masks.leftPadded(m, pad, t, past), cache).toFloatArray();
     }
   }
 

@@ -22,9 +22,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The head at the target positions only: {@link CausalLM#targetLogits} against the plain forward pass
- * over every position, and the loss and gradients against the weighted cross-entropy over every
- * position that training computed before (weights 0 where no target).
+ * The head at the target positions only: {@link CausalLM#targetLogits} (and generation's
+ * {@link CausalLM#lastLogits}) against the plain forward pass over every position, and the loss and
+ * gradients against the weighted cross-entropy over every position that training computed before
+ * (weights 0 where no target).
  */
 class PackedInputsTest {
   static final int T = 6;
@@ -89,6 +90,24 @@ class PackedInputsTest {
           assertEquals(full[i * vocab + v], got[n * vocab + v], 1e-5, "logit " + v + " at position " + i);
         }
         n++;
+      }
+    }
+  }
+
+  @Test
+  void lastLogitsAreTheForwardPassAtTheLastPosition() {
+    try (CausalLM model = Tiny.model(5); NDManager m = model.manager().newSubManager()) {
+      int vocab = model.config.vocabSize;
+      Shape shape = new Shape(3, T);
+      NDArray ids = Host.of(m, IDS, shape);
+      float[] full = model.forward(ids, null, null, null, false).logits().toFloatArray();
+      NDArray last = model.lastLogits(ids, null, null, null);
+      assertEquals(new Shape(3, vocab), last.getShape());
+      float[] got = last.toFloatArray();
+      for (int r = 0; r < 3; r++) {
+        for (int v = 0; v < vocab; v++) {
+          assertEquals(full[(r * T + T - 1) * vocab + v], got[r * vocab + v], 1e-5, "row " + r + " logit " + v);
+        }
       }
     }
   }
