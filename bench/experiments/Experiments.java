@@ -17,6 +17,11 @@
 //      CausalLM.forward inside the trainer's NDScope does today, against the same forward with one
 //      NDScope per decoder layer that closes the layer's temporaries when the layer is done (autograd
 //      keeps what backward needs through its own references); step time and peak resident memory.
+//   4. the head at the target positions: a training step (forward, CE, backward) whose loss is taken
+//      at a share of the positions (the last share of each row, as a completion after its prompt),
+//      with logits at every position and CE weighted 0 elsewhere (as retain did before), against
+//      CausalLM.targetLogits (the head at the target positions only, as retain does now); full
+//      fine-tuning and LoRA q,v, shares 1.0 (the benchmark's rows), 0.3 (the bundled data) and 0.1.
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -70,6 +75,71 @@ public class Experiments {
     }
     if (args.length < 2 || args[1].contains("scope")) {
       layerScopes(c, 16, 128);
+    }
+    if (args.length < 2 || args[1].contains("head")) {
+      headAtTargets(c, 16, 128);
+    }
+  }
+
+  static void headAtTargets(ModelConfig c, int b, int t) {
+    for (boolean lora : new boolean[] {false, true}) {
+      try (CausalLM model = ModelLoader.random(c, 1, 0.02)) {
+        if (lora) {
+          dev.retain.peft.lora.Lora.apply(model, new dev.retain.peft.lora.LoraConfig(8, 32, 0.0, false,
+              dev.retain.peft.lora.TargetModules.names("q_proj", "v_proj"), null), 3);
+        } else {
+          model.parameters().values().forEach(p -> p.setTrainable(true));
+        }
+        NDManager m = model.manager();
+        long[] ids = dev.retain.bench.Workload.syntheticIds(b, t, c.vocabSize, 5);
+        for (double share : new double[] {1.0, 0.3, 0.1}) {
+          long[] targets = new long[b * t];
+          long[] pos = new long[b * t];
+          float[] w = new float[b * t];
+          int first = t - (int) Math.round(share * (t - 1)) - 1; // positions first..t-2 carry loss
+          int n = 0;
+          for (int r = 0; r < b; r++) {
+            for (int i = 0; i < t; i++) {
+              pos[r * t + i] = i;
+              boolean target = i >= first && i < t - 1;
+              targets[r * t + i] = target ? ids[r * t + i + 1] : -100;
+              n += target ? 1 : 0;
+            }
+          }
+          for (int i = 0; i < w.length; i++) {
+            w[i] = targets[i] < 0 ? 0f : 1f / n;
+          }
+          long[] gatherable = targets.clone();
+          for (int i = 0; i < gatherable.length; i++) {
+            gatherable[i] = Math.max(0, gatherable[i]);
+          }
+          double[] best = {Double.MAX_VALUE, Double.MAX_VALUE};
+          for (int rep = 0; rep < REPEATS; rep++) {
+            for (int v = 0; v < 2; v++) {
+              long t0 = System.nanoTime();
+              try (NDScope s = new NDScope(); GradientCollector gc = Backend.engine().newGradientCollector()) {
+                s.suppressNotUsedWarning();
+                NDArray loss;
+                if (v == 0) {
+                  Shape sh = new Shape(b, t);
+                  NDArray logits = model.forward(dev.retain.tensor.Host.of(m, ids, sh), dev.retain.tensor.Host.of(m, pos, sh),
+                      dev.retain.model.Masks.packed(m, new int[b][t]), null, false).logits();
+                  loss = Ops.crossEntropy(logits, dev.retain.tensor.Host.of(m, gatherable, sh))
+                      .mul(dev.retain.tensor.Host.of(m, w, sh)).sum();
+                } else {
+                  dev.retain.model.PackedInputs in = dev.retain.model.PackedInputs.of(m, t, ids, pos, new int[b][t], targets);
+                  loss = in.loss(model.targetLogits(in)).mul(dev.retain.tensor.Host.scalar(m, 1f / n));
+                }
+                gc.backward(loss);
+              }
+              best[v] = Math.min(best[v], (System.nanoTime() - t0) / 1e6);
+              model.allParameters().values().stream().filter(Parameter::trainable).forEach(p -> Grads.zero(p.data()));
+            }
+          }
+          System.out.printf("head, %s, loss at %d of %d positions: every position %.1f ms, target positions %.1f ms (%.2fx)%n",
+              lora ? "LoRA q,v" : "full", n, b * t, best[0], best[1], best[0] / best[1]);
+        }
+      }
     }
   }
 

@@ -125,12 +125,14 @@ public final class Bench {
 
     /** The plan's estimate for a training case, or null for cases it does not cover. */
     public MemoryPlan plan(BenchCase c) {
-      return switch (c) {
+      MemoryPlan p = switch (c) {
         case FULL -> MemoryPlan.full(config, settings.batch(), settings.seq(), MemoryPlan.DEFAULT_RUNTIME_BYTES);
         case LORA_QV, LORA_ALL -> MemoryPlan.lora(config, settings.loraR(), Workload.loraTargets(c), settings.batch(),
             settings.seq(), MemoryPlan.DEFAULT_RUNTIME_BYTES);
         default -> null;
       };
+      // Each benchmark row is one document: every position but the last has a target.
+      return p == null ? null : p.withTargetPositions((long) settings.batch() * (settings.seq() - 1));
     }
 
     /** The table and the targets, as printed. */

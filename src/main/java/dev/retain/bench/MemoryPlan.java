@@ -29,8 +29,9 @@ import java.util.Set;
  *       layer runs in its own NDScope, so of a layer's tensors only those autograd saves for the
  *       backward outlive it ({@link #layerSavedElements}, which depends on what trains); the step's
  *       scope holds the rest to the step's end: the embedding and every layer's output, RoPE tables,
- *       mask, final norm, logits and log-softmax ({@link #heldElements}).
- *   <li><b>backward</b>: the two BT V gradients of log-softmax at the head, the backward's first and
+ *       mask, and at the N positions that carry loss the final norm, logits and log-softmax
+ *       ({@link #heldElements}; N = B T unless {@link #withTargetPositions} says fewer).
+ *   <li><b>backward</b>: the two N V gradients of log-softmax at the head (N target positions), the backward's first and
  *       largest temporaries; from there on it frees saved tensors as fast as it makes gradients.
  *   <li>the optimizer adds nothing: on the CPU AdamW updates weights and moments in place in one
  *       loop (no temporaries; its tensor path, for memory it cannot address, makes three of one tensor
@@ -90,14 +91,21 @@ public final class MemoryPlan {
   private final Set<String> targets;
   private final int batch;
   private final int seq;
+  private final long targetPositions;
+  private final long runtimeBytes;
   private final List<Item> items = new ArrayList<>();
   private final long params;
   private final long trainableParams;
   private final Allocator allocator;
 
-  private MemoryPlan(ModelConfig c, Mode mode, int r, Set<String> targets, int batch, int seq, long runtimeBytes,
-      Allocator allocator) {
+  private MemoryPlan(ModelConfig c, Mode mode, int r, Set<String> targets, int batch, int seq, long targetPositions,
+      long runtimeBytes, Allocator allocator) {
+    if (targetPositions < 0 || targetPositions > (long) batch * seq) {
+      throw new IllegalArgumentException("target positions must be 0.." + (long) batch * seq + ", got " + targetPositions);
+    }
     this.config = c;
+    this.targetPositions = targetPositions;
+    this.runtimeBytes = runtimeBytes;
     this.allocator = allocator;
     this.mode = mode;
     this.r = r;
@@ -116,7 +124,7 @@ public final class MemoryPlan {
     long activations = F32 * stepElements();
     items.add(new Item("activations", activations, "what autograd saves per layer + what the step holds (layer outputs, logits)"));
     long backward = F32 * backwardElements();
-    items.add(new Item("backward", backward, "2 B T V logit gradients at the start of the backward"));
+    items.add(new Item("backward", backward, "2 N V logit gradients at the start of the backward (N target positions)"));
     items.add(new Item("allocator", Math.round(allocator.slack * (activations + backward)),
         String.format(Locale.ROOT, "%s: %.0f%% of activations + backward (measured)", allocator.label,
             100 * allocator.slack)));
@@ -128,7 +136,7 @@ public final class MemoryPlan {
   }
 
   public static MemoryPlan full(ModelConfig c, int batch, int seq, long runtimeBytes, Allocator allocator) {
-    return new MemoryPlan(c, Mode.FULL, 0, Set.of(), batch, seq, runtimeBytes, allocator);
+    return new MemoryPlan(c, Mode.FULL, 0, Set.of(), batch, seq, (long) batch * seq, runtimeBytes, allocator);
   }
 
   /** LoRA of rank r on the projections named by {@code targets} (short names, e.g. q_proj), with this process's allocator. */
@@ -138,7 +146,21 @@ public final class MemoryPlan {
 
   public static MemoryPlan lora(ModelConfig c, int r, Set<String> targets, int batch, int seq, long runtimeBytes,
       Allocator allocator) {
-    return new MemoryPlan(c, Mode.LORA, r, targets, batch, seq, runtimeBytes, allocator);
+    return new MemoryPlan(c, Mode.LORA, r, targets, batch, seq, (long) batch * seq, runtimeBytes, allocator);
+  }
+
+  /**
+   * The same plan for a step whose loss is taken at {@code n} of its B x T positions (the head, its
+   * log-softmax and their gradients run only there, {@code CausalLM.targetLogits}); the factories
+   * assume every position, the upper bound. Prompt/completion data has far fewer.
+   */
+  public MemoryPlan withTargetPositions(long n) {
+    return new MemoryPlan(config, mode, r, targets, batch, seq, n, runtimeBytes, allocator);
+  }
+
+  /** Positions per step that carry loss (N). */
+  public long targetPositions() {
+    return targetPositions;
   }
 
   /** Base parameters: every tensor the config implies (tied head counted once). */
@@ -207,7 +229,8 @@ public final class MemoryPlan {
 
   /**
    * Elements the step's scope holds outside the decoder layers until the step ends: the embedding and
-   * every layer's output, RoPE tables, mask, inputs, the final RMSNorm, logits and log-softmax.
+   * every layer's output, RoPE tables, mask, inputs, and at the N target positions the final RMSNorm
+   * (after a gather of those rows when N &lt; B T), logits and log-softmax.
    */
   public long heldElements() {
     ModelConfig c = config;
@@ -216,10 +239,12 @@ public final class MemoryPlan {
     long n = (c.numLayers + 1L) * bt * d; // embedding and layer outputs
     n += 4L * bt * c.headDim; // cos, sin looked up for the positions, and q's scaled copies
     n += (long) batch * seq * seq; // packed causal mask [B, 1, T, T]
-    n += 3 * bt * 2 + bt; // ids, positions, targets (int64 = 2 floats) and target weights
-    n += 3 * bt * d + 3 * bt; // final RMSNorm
-    n += 2 * bt * c.vocabSize; // logits, log-softmax
-    n += 4 * bt; // gather, neg, * weights
+    long nt = targetPositions;
+    boolean gathered = nt < bt;
+    n += 2 * bt * 2 + (gathered ? 2 : 1) * nt * 2; // ids, positions, targets (and their indices): int64 = 2 floats
+    n += (gathered ? 4 : 3) * nt * d + 3 * nt; // the gathered rows, the final RMSNorm
+    n += 2 * nt * c.vocabSize; // logits, log-softmax
+    n += 2 * nt; // the targets' log-probabilities, negated
     return n;
   }
 
@@ -228,9 +253,9 @@ public final class MemoryPlan {
     return layerSavedElements() * config.numLayers + heldElements();
   }
 
-  /** Elements the backward adds at its start, its peak: the two BT V gradients of log-softmax at the head. */
+  /** Elements the backward adds at its start, its peak: the two N V gradients of log-softmax at the head. */
   public long backwardElements() {
-    return 2L * batch * seq * config.vocabSize;
+    return 2L * targetPositions * config.vocabSize;
   }
 
   public List<Item> items() {

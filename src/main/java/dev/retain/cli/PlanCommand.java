@@ -44,6 +44,12 @@ final class PlanCommand implements Callable<Integer> {
   @Option(names = "--seq", defaultValue = "128", description = "tokens per row (default ${DEFAULT-VALUE})")
   int seq;
 
+  @Option(names = "--target-share", defaultValue = "1",
+      description = {"share of the positions that carry loss, 0 to 1 (default ${DEFAULT-VALUE}: every one). The head",
+          "and its gradients run only there: prompt/completion data has fewer (the bundled cardio and general",
+          "data about 0.3; `retain train` logs target tokens per step)"})
+  double targetShare;
+
   @Option(names = "--runtime-mib", description = "JVM + libtorch resident memory before the model (default: "
       + MemoryPlan.DEFAULT_RUNTIME_BYTES / (1 << 20) + " MiB, measured on the benchmark machine)")
   Long runtimeMib;
@@ -52,6 +58,9 @@ final class PlanCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (r < 1 || batch < 1 || seq < 1) {
       throw new Errors.UserException("--lora, --batch and --seq must be >= 1");
+    }
+    if (!(targetShare >= 0 && targetShare <= 1)) {
+      throw new Errors.UserException("--target-share must be between 0 and 1, got " + targetShare);
     }
     Set<String> t = new LinkedHashSet<>();
     for (String s : targets) {
@@ -76,11 +85,12 @@ final class PlanCommand implements Callable<Integer> {
   }
 
   String table(String name, ModelConfig c, Set<String> t, long runtime, boolean how) {
-    MemoryPlan full = MemoryPlan.full(c, batch, seq, runtime);
-    MemoryPlan lora = MemoryPlan.lora(c, r, t, batch, seq, runtime);
+    long n = Math.round(targetShare * batch * seq);
+    MemoryPlan full = MemoryPlan.full(c, batch, seq, runtime).withTargetPositions(n);
+    MemoryPlan lora = MemoryPlan.lora(c, r, t, batch, seq, runtime).withTargetPositions(n);
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "%s: %,d parameters; batch %d x seq %d, float32; allocator %s%n%n", name,
-        full.params(), batch, seq, full.allocator().label));
+    sb.append(String.format(Locale.ROOT, "%s: %,d parameters; batch %d x seq %d, loss at %,d positions, float32; allocator %s%n%n",
+        name, full.params(), batch, seq, n, full.allocator().label));
     sb.append(String.format(Locale.ROOT, "| part | full fine-tuning | LoRA r=%d (%s) |%s%n", r, String.join(", ", t),
         how ? " how (full) |" : ""));
     sb.append("|---|---:|---:|").append(how ? "---|" : "").append('\n');

@@ -5,14 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.retain.model.CausalLM;
-import dev.retain.model.Masks;
 import dev.retain.model.ModelConfig;
 import dev.retain.model.ModelLoader;
+import dev.retain.model.PackedInputs;
 import dev.retain.tensor.Backend;
-import dev.retain.tensor.Ops;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -37,10 +35,21 @@ class MemoryPlanTest {
     MemoryPlan all = MemoryPlan.lora(c, 1,
         Set.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), 2, 3, 0);
     assertEquals(common + 2 * bt * 4 + bt * 4 + bt * 6 + 7 * bt, all.layerSavedElements());
-    long held = 3 * bt * 4 + 4 * bt * 2 + 2 * 3 * 3 + 3 * bt * 2 + bt + 3 * bt * 4 + 3 * bt + 2 * bt * 10 + 4 * bt;
+    // embedding and 2 layer outputs, rotary tables, mask, ids/positions/targets (int64), the final
+    // norm's square, x * inv-rms, output and statistics, logits, log-softmax, picked and negated
+    long held = 3 * bt * 4 + 4 * bt * 2 + 2 * 3 * 3 + 3 * bt * 2 + 3 * bt * 4 + 3 * bt + 2 * bt * 10 + 2 * bt;
     assertEquals(held, full.heldElements());
     assertEquals(2 * full.layerSavedElements() + held, full.stepElements());
     assertEquals(2 * bt * 10, full.backwardElements());
+    // loss at 4 of the 6 positions: the head's part scales with 4, plus the gathered rows and their indices
+    MemoryPlan four = full.withTargetPositions(4);
+    assertEquals(4, four.targetPositions());
+    long held4 = 3 * bt * 4 + 4 * bt * 2 + 2 * 3 * 3 + 2 * bt * 2 + 2 * 4 * 2 + 4 * 4 * 4 + 3 * 4 + 2 * 4 * 10 + 2 * 4;
+    assertEquals(held4, four.heldElements());
+    assertEquals(2 * 4 * 10, four.backwardElements());
+    assertEquals(full.layerSavedElements(), four.layerSavedElements());
+    assertEquals(full.bytes("weights"), four.bytes("weights"));
+    assertTrue(four.total() < full.total());
   }
 
   @Test
@@ -96,16 +105,15 @@ class MemoryPlanTest {
         for (int i = 0; i < pos.length; i++) {
           pos[i] = i % t;
         }
-        NDArray idArr = m.create(ids, new Shape(b, t));
-        NDArray posArr = m.create(pos, new Shape(b, t));
-        NDArray mask = Masks.packed(m, new int[b][t]);
-        NDArray weights = m.ones(new Shape(b, t));
+        long[] targets = new long[b * t];
+        System.arraycopy(ids, 1, targets, 0, b * t - 1);
+        targets[b * t - 1] = -1; // a target at every position but the last
+        PackedInputs in = PackedInputs.of(m, t, ids, pos, new int[b][t], targets);
         try (GradientCollector gc = Backend.engine().newGradientCollector()) {
-          NDArray logits = model.forward(idArr, posArr, mask, null, false).logits();
-          NDArray loss = Ops.crossEntropy(logits, idArr).mul(weights).sum();
+          NDArray loss = in.loss(model.targetLogits(in));
           loss.getFloat();
           long created = m.getManagedArrays().stream().mapToLong(a -> a.getShape().size()).sum();
-          long planned = plan.heldElements();
+          long planned = plan.withTargetPositions(in.count()).heldElements();
           assertTrue(created >= 0.8 * planned && created <= 1.6 * planned,
               "the step holds " + created + " elements (views included), the plan counts " + planned);
         }

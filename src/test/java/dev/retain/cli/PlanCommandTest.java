@@ -39,6 +39,21 @@ class PlanCommandTest {
   }
 
   @Test
+  void fewerTargetPositionsPlanLess() {
+    Run every = run("plan", "--model", "base");
+    Run some = run("plan", "--model", "base", "--target-share", "0.25");
+    assertEquals(0, some.code(), some.err());
+    assertTrue(every.out().contains("loss at 2,048 positions"), every.out());
+    assertTrue(some.out().contains("loss at 512 positions"), some.out());
+    // the head's logit gradients: 2 N V floats, N = 512 of 2,048 positions, V = 4,096
+    assertTrue(every.out().contains("| peak transient (backward) | 64.0 MiB |"), every.out());
+    assertTrue(some.out().contains("| peak transient (backward) | 16.0 MiB |"), some.out());
+    Run bad = run("plan", "--model", "base", "--target-share", "1.5");
+    assertEquals(2, bad.code());
+    assertTrue(bad.err().contains("--target-share must be between 0 and 1"), bad.err());
+  }
+
+  @Test
   void unknownTargetIsAUserError() {
     Run r = run("plan", "--model", "base", "--lora-targets", "qq_proj");
     assertEquals(2, r.code());
