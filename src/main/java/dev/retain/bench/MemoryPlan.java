@@ -31,8 +31,9 @@ import java.util.Set;
  *       scope holds the rest to the step's end: the embedding and every layer's output, RoPE tables,
  *       mask, and at the N positions that carry loss the final norm, logits and log-softmax
  *       ({@link #heldElements}; N = B T unless {@link #withTargetPositions} says fewer).
- *   <li><b>backward</b>: the two N V gradients of log-softmax at the head (N target positions), the backward's first and
- *       largest temporaries; from there on it frees saved tensors as fast as it makes gradients.
+ *   <li><b>backward</b>: the two N V gradients of log-softmax at the head (N target positions), the
+ *       backward's first and largest temporaries; from there on it frees saved tensors as fast as it
+ *       makes gradients.
  *   <li>the optimizer adds nothing: on the CPU AdamW updates weights and moments in place in one
  *       loop (no temporaries; its tensor path, for memory it cannot address, makes three of one tensor
  *       at a time), and the gradient norm makes none.

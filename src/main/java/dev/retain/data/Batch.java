@@ -56,22 +56,4 @@ public record Batch(
     }
     return n;
   }
-
-  /** {@link #targets()} with {@link Packer#IGNORE} replaced by 0, safe to gather with (weight those positions 0). */
-  public long[] gatherTargets() {
-    long[] out = new long[targets.length];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = targets[i] == Packer.IGNORE ? 0 : targets[i];
-    }
-    return out;
-  }
-
-  /** {@code w} at every target position, 0 elsewhere: per-token cross-entropy times this sums to the loss. */
-  public float[] targetWeights(float w) {
-    float[] out = new float[targets.length];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = targets[i] == Packer.IGNORE ? 0f : w;
-    }
-    return out;
-  }
 }

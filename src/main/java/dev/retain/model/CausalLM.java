@@ -21,7 +21,8 @@ import java.util.Map;
  * MLP is SwiGLU. Parameters carry their checkpoint names, so loading, saving, freezing and adapters
  * all speak the same names as the Python world.
  *
- * <p>Read {@link #forward} top to bottom: it is the whole model.
+ * <p>Read {@link #decode} (embedding and layers) and {@link #forward} (final norm and head) top to
+ * bottom: they are the whole model.
  */
 public final class CausalLM implements AutoCloseable {
   public final ModelConfig config;

@@ -1,9 +1,7 @@
 package dev.retain.train;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.retain.data.Batch;
@@ -21,7 +19,6 @@ import dev.retain.tensor.Backend;
 import dev.retain.tensor.Consts;
 import dev.retain.tensor.Grads;
 import dev.retain.tensor.Host;
-import dev.retain.tensor.Ops;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
