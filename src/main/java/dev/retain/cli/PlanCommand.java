@@ -47,7 +47,7 @@ final class PlanCommand implements Callable<Integer> {
   @Option(names = "--target-share", defaultValue = "1",
       description = {"share of the positions that carry loss, 0 to 1 (default ${DEFAULT-VALUE}: every one). The head",
           "and its gradients run only there: prompt/completion data has fewer (the bundled cardio and general",
-          "data about 0.3; `retain train` logs target tokens per step)"})
+          "data about 0.3; `retain train` prints each source's tokens and how many are trained on)"})
   double targetShare;
 
   @Option(names = "--runtime-mib", description = "JVM + libtorch resident memory before the model (default: "

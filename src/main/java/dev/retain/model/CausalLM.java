@@ -208,13 +208,16 @@ public final class CausalLM implements AutoCloseable {
     long t = shape.get(1);
     int past = cache == null ? 0 : cache.length();
     NDManager m = inputIds.getManager();
+    int maxPos;
     if (positions == null) {
       positions = m.arange(past, past + (int) t, 1, DataType.INT64).reshape(1, t);
+      maxPos = past + (int) t - 1; // known: no reduction and read-back per generated token
+    } else {
+      maxPos = (int) positions.max().toType(DataType.INT64, false).getLong();
     }
     if (mask == null && t > 1) {
       mask = Masks.causal(m, (int) t, past);
     }
-    int maxPos = (int) positions.max().toType(DataType.INT64, false).getLong();
     NDArray[] cs = rope.lookup(positions, maxPos);
     NDArray cos = cs[0];
     NDArray sin = cs[1];
