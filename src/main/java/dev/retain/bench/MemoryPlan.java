@@ -246,6 +246,7 @@ public final class MemoryPlan {
     n += (gathered ? 4 : 3) * nt * d + 3 * nt; // the gathered rows, the final RMSNorm
     n += 2 * nt * c.vocabSize; // logits, log-softmax
     n += 2 * nt; // the targets' log-probabilities, negated
+    // Left out: the gather's backward scatters N d gradients into a B T d buffer, small next to 2 N V.
     return n;
   }
 

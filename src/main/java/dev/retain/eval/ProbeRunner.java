@@ -141,6 +141,26 @@ public final class ProbeRunner {
 
   /** For each item: {chosen index, right index}. One forward pass over every choice of the items. */
   List<int[]> choose(List<Probes.Item> items) {
+    List<int[]> out = new ArrayList<>();
+    List<double[]> scores = scores(items);
+    for (int k = 0; k < items.size(); k++) {
+      double[] s = scores.get(k);
+      int best = 0;
+      for (int c = 1; c < s.length; c++) {
+        if (s[c] > s[best]) {
+          best = c;
+        }
+      }
+      out.add(new int[] {best, items.get(k).correctChoice()});
+    }
+    return out;
+  }
+
+  /** For each item, each choice's log-likelihood as a completion of the prompt (eos included). */
+  List<double[]> scores(List<Probes.Item> items) {
+    if (items.isEmpty()) {
+      return List.of();
+    }
     List<int[]> rows = new ArrayList<>();
     List<int[]> spans = new ArrayList<>(); // [row, firstTarget, endExclusive] per choice
     for (Probes.Item it : items) {
@@ -184,24 +204,18 @@ public final class ProbeRunner {
       PackedInputs in = PackedInputs.of(model.manager(), t, ids, null, null, targets);
       nll = in.count() == 0 ? new float[0] : in.tokenLoss(model.targetLogits(in)).toFloatArray();
     }
-    List<int[]> out = new ArrayList<>();
+    List<double[]> out = new ArrayList<>();
     int k = 0;
     int n = 0; // target positions come row by row, one row per choice, in order
     for (Probes.Item it : items) {
-      int best = -1;
-      double bestScore = Double.NEGATIVE_INFINITY;
-      for (int c = 0; c < it.choices().size(); c++, k++) {
+      double[] s = new double[it.choices().size()];
+      for (int c = 0; c < s.length; c++, k++) {
         int[] sp = spans.get(k);
-        double s = 0;
         for (int i = Math.max(1, sp[1]); i < sp[2]; i++) {
-          s -= nll[n++];
-        }
-        if (s > bestScore) {
-          bestScore = s;
-          best = c;
+          s[c] -= nll[n++];
         }
       }
-      out.add(new int[] {best, it.correctChoice()});
+      out.add(s);
     }
     return out;
   }

@@ -49,7 +49,7 @@ public final class PackedInputs {
     }
     this.rows = ids.length / seqLen;
     this.seqLen = seqLen;
-    if (segments != null && (segments.length != rows || segments[0].length != seqLen)) {
+    if (segments != null && (segments.length != rows || Arrays.stream(segments).anyMatch(r -> r.length != seqLen))) {
       throw new IllegalArgumentException("segments are not [" + rows + ", " + seqLen + "]");
     }
     this.hostIds = ids;
@@ -79,7 +79,7 @@ public final class PackedInputs {
   }
 
   /**
-   * Packed rows: {@code ids}, {@code positions} (restarting per document) and {@code targets} are
+   * Packed rows (at least one): {@code ids}, {@code positions} (restarting per document) and {@code targets} are
    * row-major [rows, seqLen]; {@code segments[r][i]} is position i's document in row r (only equal
    * documents attend to each other). Positions and segments may be null: 0..seqLen-1 and plain
    * causal attention.

@@ -48,6 +48,11 @@ class PlanCommandTest {
     // the head's logit gradients: 2 N V floats, N = 512 of 2,048 positions, V = 4,096
     assertTrue(every.out().contains("| peak transient (backward) | 64.0 MiB |"), every.out());
     assertTrue(some.out().contains("| peak transient (backward) | 16.0 MiB |"), some.out());
+    assertTrue(run("plan", "--model", "base", "--target-share", "0.3").out().contains("loss at 614 positions"),
+        "0.3 x 2,048 = 614.4, rounded");
+    Run zero = run("plan", "--model", "base", "--target-share", "0");
+    assertEquals(0, zero.code(), zero.err());
+    assertTrue(zero.out().contains("| peak transient (backward) | 0.0 MiB |"), zero.out());
     Run bad = run("plan", "--model", "base", "--target-share", "1.5");
     assertEquals(2, bad.code());
     assertTrue(bad.err().contains("--target-share must be between 0 and 1"), bad.err());

@@ -57,21 +57,28 @@ class ProbeRunnerTest {
         List<int[]> picks = runner.choose(List.of(item, item2));
         assertEquals(1, picks.get(0)[0]);
         assertEquals(0, picks.get(1)[0]);
-        // The batched scores rank choices as the direct per-sequence likelihoods do.
+        // The batched scores (one padded pass, the head only at the choices' tokens) are the direct
+        // per-sequence likelihoods, choice by choice.
         int[] prompt = enc.completionPrompt("the heart ");
+        List<double[]> scores = runner.scores(List.of(item, item2));
         double best = Double.NEGATIVE_INFINITY;
         int argmax = -1;
-        for (int c = 0; c < 4; c++) {
-          int[] choice = tok.encode(item.choices().get(c));
-          int[] withEos = java.util.Arrays.copyOf(choice, choice.length + 1);
-          withEos[choice.length] = 2;
-          double ll = directLogLikelihood(model, prompt, withEos);
-          if (ll > best) {
-            best = ll;
-            argmax = c;
+        for (int k = 0; k < 2; k++) {
+          Probes.Item it = k == 0 ? item : item2;
+          for (int c = 0; c < 4; c++) {
+            int[] choice = tok.encode(it.choices().get(c));
+            int[] withEos = java.util.Arrays.copyOf(choice, choice.length + 1);
+            withEos[choice.length] = 2;
+            double ll = directLogLikelihood(model, prompt, withEos);
+            assertEquals(ll, scores.get(k)[c], 1e-4 * Math.max(1, Math.abs(ll)), "item " + k + " choice " + c);
+            if (k == 0 && ll > best) {
+              best = ll;
+              argmax = c;
+            }
           }
         }
         assertEquals(1, argmax);
+        assertTrue(runner.scores(List.of()).isEmpty());
 
         Probes.Suite suite = new Probes.Suite("mc", Probes.Kind.CHOICE, "domain", "", List.of(item, item2));
         ProbeRunner.Result r = runner.run(suite, 0);

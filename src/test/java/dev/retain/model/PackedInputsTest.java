@@ -71,6 +71,36 @@ class PackedInputsTest {
   }
 
   @Test
+  void selectedRowsGiveTheSameLogitsAsInTheWholeBatch() {
+    try (CausalLM model = Tiny.model(6); NDManager m = model.manager().newSubManager()) {
+      int vocab = model.config.vocabSize;
+      // the middle row has no target: it counts 0 and is skipped by the target positions
+      long[] targets = TARGETS.clone();
+      java.util.Arrays.fill(targets, T, 2 * T, N);
+      PackedInputs in = PackedInputs.of(m, T, IDS, POSITIONS, SEGMENTS, targets);
+      assertEquals(4, in.countInRow(0));
+      assertEquals(0, in.countInRow(1));
+      assertEquals(3, in.countInRow(2));
+      assertEquals(2, in.rowOf(4));
+      float[] all = model.targetLogits(in).toFloatArray();
+      // rows 2 then 0: their own mask, positions and targets give the same logits as in the whole batch
+      float[] sel = model.targetLogits(in.select(new int[] {2, 0})).toFloatArray();
+      int[] order = {4, 5, 6, 0, 1, 2, 3}; // row 2's target positions, then row 0's, in the whole batch
+      assertEquals(order.length * vocab, sel.length);
+      for (int j = 0; j < order.length; j++) {
+        for (int v = 0; v < vocab; v++) {
+          assertEquals(all[order[j] * vocab + v], sel[j * vocab + v], 1e-5, "target " + j + " logit " + v);
+        }
+      }
+      // without positions and segments the selection stays plain causal rows
+      PackedInputs plain = PackedInputs.of(m, T, IDS, null, null, targets).select(new int[] {0});
+      assertNull(plain.positions);
+      assertNull(plain.mask);
+      assertEquals(4, plain.count());
+    }
+  }
+
+  @Test
   void logitsAreTheForwardPassAtTheTargetPositions() {
     try (CausalLM model = Tiny.model(2); NDManager m = model.manager().newSubManager()) {
       int vocab = model.config.vocabSize;
@@ -174,6 +204,20 @@ class PackedInputsTest {
       assertEquals(new Shape(0, model.config.vocabSize), logits.getShape());
       assertEquals(0f, in.loss(logits).getFloat());
     }
+    // with autograd: the backward runs and every gradient is zero
+    try (CausalLM model = Tiny.model(4); NDManager m = model.manager().newSubManager()) {
+      model.parameters().values().forEach(p -> p.setTrainable(true));
+      long[] none = new long[IDS.length];
+      java.util.Arrays.fill(none, N);
+      try (NDScope scope = new NDScope(); GradientCollector gc = Backend.engine().newGradientCollector()) {
+        scope.suppressNotUsedWarning();
+        PackedInputs in = PackedInputs.of(m, T, IDS, POSITIONS, SEGMENTS, none);
+        gc.backward(in.loss(model.targetLogits(in)));
+      }
+      for (float[] g : grads(model).values()) {
+        assertEquals(0.0, maxAbs(g));
+      }
+    }
   }
 
   @Test
@@ -184,6 +228,8 @@ class PackedInputsTest {
       assertTrue(e.getMessage().contains("differ in length"), e.getMessage());
       assertThrows(IllegalArgumentException.class, () -> PackedInputs.of(m, 5, IDS, null, null, TARGETS));
       assertThrows(IllegalArgumentException.class, () -> PackedInputs.of(m, T, IDS, POSITIONS, new int[2][T], TARGETS));
+      int[][] ragged = {SEGMENTS[0], SEGMENTS[1], new int[T - 1]};
+      assertThrows(IllegalArgumentException.class, () -> PackedInputs.of(m, T, IDS, POSITIONS, ragged, TARGETS));
     }
   }
 

@@ -18,6 +18,7 @@ import dev.retain.model.Masks;
 import dev.retain.model.PackedInputs;
 import dev.retain.model.Parameter;
 import dev.retain.tensor.Backend;
+import dev.retain.tensor.Consts;
 import dev.retain.tensor.Grads;
 import dev.retain.testutil.Tiny;
 import dev.retain.train.StepContext;
@@ -159,6 +160,99 @@ class DistillationTest {
       assertNull(eval(new Distillation(0.7, 2, Distillation.On.GENERAL, Set.of("other")), model, b, List.of()),
           "no chosen row: no contribution");
       assertTrue(lora.enabled(), "adapters are back on after the teacher pass");
+    }
+  }
+
+  /** The batch with a fourth, domain row that has no target at all (a prompt cut off by the row's end). */
+  static Batch batchWithEmptyRow() {
+    Batch b = batch();
+    long[] ids = java.util.Arrays.copyOf(b.inputIds(), 4 * T);
+    long[] targets = java.util.Arrays.copyOf(b.targets(), 4 * T);
+    long[] positions = java.util.Arrays.copyOf(b.positions(), 4 * T);
+    long[] row = {1, 90, 91, 92, 93, 94};
+    for (int i = 0; i < T; i++) {
+      ids[3 * T + i] = row[i];
+      targets[3 * T + i] = IGN;
+      positions[3 * T + i] = i;
+    }
+    int[][] segments = {b.segments()[0], b.segments()[1], b.segments()[2], {0, 0, 0, 0, 0, 0}};
+    return new Batch(0, 0, T, ids, targets, positions, segments, new String[] {"domain", "general", "domain", "domain"},
+        12, 5);
+  }
+
+  /**
+   * The term's value and gradients against the formula over full logits: student and teacher logits at
+   * every position, KL weighted 1/count at the chosen rows' target positions and 0 elsewhere (what
+   * retain computed before the head ran at the target positions only).
+   */
+  @Test
+  void gradientsMatchTheFormulaOverEveryPosition() {
+    Batch b = batchWithEmptyRow();
+    try (CausalLM model = Tiny.model(13)) {
+      TestLoRA lora = TestLoRA.attach(model.layers.get(1).vProj, 2, 2f, 0.5, 0.5, 5);
+      lora.a.setTrainable(true);
+      lora.b.setTrainable(true);
+      List<Parameter> params = List.of(lora.a, lora.b);
+      Set<String> general = Set.of("general");
+      for (Distillation.On on : Distillation.On.values()) {
+        Distillation kd = new Distillation(0.7, 2, on, general);
+        Support.Eval got = eval(kd, model, b, params);
+        Support.Eval want = fullLogitsReference(model, b, kd, params);
+        assertClose(want.value(), got.value(), 1e-5, on + ": value");
+        for (Parameter p : params) {
+          float[] w = want.grads().get(p.name());
+          float[] g = got.grads().get(p.name());
+          double scale = maxAbs(w);
+          assertTrue(scale > 1e-7, on + ": " + p.name() + " has a gradient");
+          for (int i = 0; i < w.length; i++) {
+            assertEquals(w[i], g[i], 1e-4 * scale, on + ": " + p.name() + "[" + i + "]");
+          }
+        }
+      }
+    }
+  }
+
+  static Support.Eval fullLogitsReference(CausalLM model, Batch b, Distillation kd, List<Parameter> params) {
+    NDManager m = model.manager();
+    try (NDScope scope = new NDScope()) {
+      scope.suppressNotUsedWarning();
+      Shape shape = new Shape(b.rows(), b.seqLen());
+      NDArray ids = m.create(b.inputIds(), shape);
+      NDArray pos = m.create(b.positions(), shape);
+      NDArray mask = Masks.packed(m, b.segments());
+      model.setAdaptersEnabled(false);
+      NDArray teacher = model.forward(ids, pos, mask, null, false).logits(); // outside the collector: no graph
+      model.setAdaptersEnabled(true);
+      float[] w = new float[b.rows() * T];
+      int count = 0;
+      for (int r = 0; r < b.rows(); r++) {
+        for (int t = 0; t < T; t++) {
+          count += kd.selected(b, r) && b.targets()[r * T + t] != IGN ? 1 : 0;
+        }
+      }
+      for (int r = 0; r < b.rows(); r++) {
+        for (int t = 0; t < T; t++) {
+          w[r * T + t] = kd.selected(b, r) && b.targets()[r * T + t] != IGN ? 1f / count : 0f;
+        }
+      }
+      double value;
+      try (GradientCollector gc = Backend.engine().newGradientCollector()) {
+        NDArray student = model.forward(ids, pos, mask, null, false).logits();
+        NDArray invT = Consts.of((float) (1 / kd.temperature()));
+        NDArray logQ = student.mul(invT).logSoftmax(-1);
+        NDArray logP = teacher.mul(invT).logSoftmax(-1);
+        NDArray kl = logP.exp().mul(logP.sub(logQ)).sum(new int[] {-1});
+        NDArray loss = kl.mul(m.create(w, shape)).sum()
+            .mul(Consts.of((float) (kd.temperature() * kd.temperature() * kd.weight())));
+        value = loss.getFloat();
+        gc.backward(loss);
+      }
+      Map<String, float[]> g = new LinkedHashMap<>();
+      for (Parameter p : params) {
+        g.put(p.name(), Grads.of(p.data()).toFloatArray());
+        Grads.zero(p.data());
+      }
+      return new Support.Eval(value, g);
     }
   }
 
