@@ -7,6 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.retain.tensor.Consts;
+import dev.retain.tensor.Host;
 import dev.retain.tensor.Ops;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -168,7 +169,7 @@ public final class CausalLM implements AutoCloseable {
    */
   public Output forward(NDArray inputIds, NDArray positions, NDArray mask, KVCache cache, boolean withHidden) {
     List<NDArray> hidden = withHidden ? new ArrayList<>() : null;
-    NDArray x = Ops.rmsNorm(decode(inputIds, positions, mask, cache, hidden), norm.data(), config.rmsNormEps);
+    NDArray x = Ops.rmsNorm(decode(inputIds, positions, mask, cache, hidden, null), norm.data(), config.rmsNormEps);
     if (withHidden) {
       // transformers' hidden_states: the input of every layer, then the final normed output.
       hidden.add(x);
@@ -178,31 +179,42 @@ public final class CausalLM implements AutoCloseable {
 
   /**
    * Logits [N, V] at the target positions of {@code in} only (its n-th target position gives row n).
-   * Every layer still runs over every position (attention needs them all), but the final norm, the
-   * head and whatever loss is built on the logits skip the positions without a target: on
-   * prompt/completion data that is most of the head's work, a large share of a step at a 4K vocabulary.
+   * Every layer's attention still runs over every position (the targets attend to them all), but what
+   * comes after the last layer's attention is per position and only the target rows go on: that
+   * layer's o_proj and MLP, the final norm, the head and whatever loss is built on the logits. On
+   * prompt/completion data that skips most of the head's work and most of the last layer's MLP.
    */
   public NDArray targetLogits(PackedInputs in) {
-    NDArray x = decode(in.ids, in.positions, in.mask, null, null);
-    x = x.reshape(-1, config.hiddenSize);
-    if (in.at != null) {
-      x = x.get(new NDIndex("{}", in.at));
-    }
-    return lmHead.forward(Ops.rmsNorm(x, norm.data(), config.rmsNormEps));
+    NDArray x = decode(in.ids, in.positions, in.mask, null, null, in.at);
+    return lmHead.forward(Ops.rmsNorm(x.reshape(-1, config.hiddenSize), norm.data(), config.rmsNormEps));
   }
 
   /**
    * Logits [B, V] of each row's last position, the one generation samples from: a prompt's prefill
-   * runs the head once per row instead of once per position. Arguments as for {@link #forward}.
+   * runs the last layer's MLP and the head once per row instead of once per position (the cache
+   * still gets every position's keys and values). Arguments as for {@link #forward}.
    */
   public NDArray lastLogits(NDArray inputIds, NDArray positions, NDArray mask, KVCache cache) {
-    NDArray x = decode(inputIds, positions, mask, cache, null);
-    x = x.get(":, -1, :");
-    return lmHead.forward(Ops.rmsNorm(x, norm.data(), config.rmsNormEps));
+    long b = inputIds.getShape().get(0);
+    long t = inputIds.getShape().get(1);
+    NDArray at = null;
+    if (t > 1) {
+      long[] last = new long[(int) b];
+      for (int r = 0; r < b; r++) {
+        last[r] = r * t + t - 1;
+      }
+      at = Host.of(inputIds.getManager(), last);
+    }
+    NDArray x = decode(inputIds, positions, mask, cache, null, at);
+    return lmHead.forward(Ops.rmsNorm(x.reshape(b, config.hiddenSize), norm.data(), config.rmsNormEps));
   }
 
-  /** The decoder layers over the embedded ids: the last layer's output [B, T, hidden], before the final norm. */
-  private NDArray decode(NDArray inputIds, NDArray positions, NDArray mask, KVCache cache, List<NDArray> hidden) {
+  /**
+   * The decoder layers over the embedded ids: the last layer's output before the final norm, [B, T,
+   * hidden], or [N, hidden] at the flat positions {@code at} (row * T + position) when given.
+   */
+  private NDArray decode(NDArray inputIds, NDArray positions, NDArray mask, KVCache cache, List<NDArray> hidden,
+      NDArray at) {
     Shape shape = inputIds.getShape();
     long b = shape.get(0);
     long t = shape.get(1);
@@ -233,6 +245,7 @@ public final class CausalLM implements AutoCloseable {
     // exists; with autograd the graph keeps what its backward needs (libtorch counts references, so
     // closing the Java handles frees only the rest: masked scores, sums, products already consumed).
     // Peak memory is then one layer's work plus what the graph saves, not every temporary of the pass.
+    Layer lastLayer = layers.get(layers.size() - 1);
     for (Layer layer : layers) {
       if (hidden != null) {
         hidden.add(x);
@@ -256,6 +269,12 @@ public final class CausalLM implements AutoCloseable {
         NDArray attn = Ops.attention(q, k, v, mask, 1f)
             .transpose(0, 2, 1, 3)
             .reshape(b, t, (long) config.numHeads * config.headDim);
+        if (at != null && layer == lastLayer) {
+          // From here on the last layer works per position and only the rows at 'at' are read.
+          NDIndex rows = new NDIndex("{}", at);
+          attn = attn.reshape(b * t, -1).get(rows);
+          x = x.reshape(b * t, -1).get(rows);
+        }
         x = x.add(layer.oProj.forward(attn));
         // MLP block (SwiGLU), then the optional bottleneck adapter on its output.
         h = Ops.rmsNorm(x, layer.postAttentionLayernorm.data(), config.rmsNormEps);

@@ -192,6 +192,74 @@ class PackedInputsTest {
     }
   }
 
+  /**
+   * The last layer's o_proj and MLP run only at the target rows: with every weight training and
+   * adapters on them (LoRA on every projection, a bottleneck adapter after each MLP), the loss and
+   * every gradient still equal the weighted CE over every position.
+   */
+  @Test
+  void adaptersInTheLastLayerGetTheSameGradients() {
+    try (CausalLM model = Tiny.model(8); NDManager m = model.manager().newSubManager()) {
+      dev.retain.peft.lora.Lora.apply(model, new dev.retain.peft.lora.LoraConfig(2, 4, 0.0, false,
+          dev.retain.peft.lora.TargetModules.allLinear(), null), 3);
+      dev.retain.peft.bottleneck.Bottleneck.apply(model, dev.retain.peft.bottleneck.BottleneckConfig.defaults(), 4);
+      java.util.SplittableRandom rng = new java.util.SplittableRandom(9);
+      for (Parameter p : model.allParameters().values()) {
+        p.setTrainable(true);
+        float[] v = p.data().toFloatArray();
+        boolean zero = true;
+        for (float f : v) {
+          zero &= f == 0f;
+        }
+        if (zero) { // LoRA's B and the adapter's up projection start at 0: give every path a gradient
+          for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (rng.nextGaussian() * 0.05);
+          }
+          p.set(Host.of(model.manager(), v, p.data().getShape()));
+          NDScope.unregister(p.data());
+        }
+      }
+      Map<String, float[]> want = weightedCeGrads(model, m);
+      Map<String, float[]> got;
+      try (NDScope scope = new NDScope(); GradientCollector gc = Backend.engine().newGradientCollector()) {
+        scope.suppressNotUsedWarning();
+        PackedInputs in = PackedInputs.of(m, T, IDS, POSITIONS, SEGMENTS, TARGETS);
+        gc.backward(in.loss(model.targetLogits(in)).mul(Host.scalar(m, 1f / in.count())));
+        got = grads(model, model.allParameters());
+      }
+      assertEquals(want.keySet(), got.keySet());
+      assertTrue(want.keySet().stream().anyMatch(k -> k.contains("layers.1.mlp.down_proj.lora_A")), want.keySet().toString());
+      assertTrue(want.keySet().stream().anyMatch(k -> k.contains("layers.1.mlp_adapter")), want.keySet().toString());
+      for (String k : want.keySet()) {
+        float[] a = want.get(k);
+        float[] b = got.get(k);
+        double scale = Math.max(1e-7, maxAbs(a));
+        assertTrue(maxAbs(a) > 0, k + " has a gradient");
+        for (int i = 0; i < a.length; i++) {
+          assertEquals(a[i], b[i], 1e-5 * scale, k + "[" + i + "]");
+        }
+      }
+    }
+  }
+
+  /** Gradients of every trainable parameter of the weighted CE over every position (weights 1/12 at the targets). */
+  private static Map<String, float[]> weightedCeGrads(CausalLM model, NDManager m) {
+    long[] gatherable = new long[TARGETS.length];
+    float[] w = new float[TARGETS.length];
+    for (int i = 0; i < w.length; i++) {
+      gatherable[i] = TARGETS[i] == N ? 0 : TARGETS[i];
+      w[i] = TARGETS[i] == N ? 0f : 1f / 12;
+    }
+    Shape shape = new Shape(3, T);
+    try (NDScope scope = new NDScope(); GradientCollector gc = Backend.engine().newGradientCollector()) {
+      scope.suppressNotUsedWarning();
+      NDArray logits = model.forward(Host.of(m, IDS, shape), Host.of(m, POSITIONS, shape), Masks.packed(m, SEGMENTS),
+          null, false).logits();
+      gc.backward(Ops.crossEntropy(logits, Host.of(m, gatherable, shape)).mul(Host.of(m, w, shape)).sum());
+      return grads(model, model.allParameters());
+    }
+  }
+
   @Test
   void rowsWithoutTargetsGiveNoLoss() {
     try (CausalLM model = Tiny.model(4); NDManager m = model.manager().newSubManager()) {
@@ -234,8 +302,12 @@ class PackedInputsTest {
   }
 
   private static Map<String, float[]> grads(CausalLM model) {
+    return grads(model, model.parameters());
+  }
+
+  private static Map<String, float[]> grads(CausalLM model, Map<String, Parameter> params) {
     Map<String, float[]> out = new LinkedHashMap<>();
-    for (Parameter p : model.parameters().values()) {
+    for (Parameter p : params.values()) {
       out.put(p.name(), Grads.of(p.data()).toFloatArray());
       Grads.zero(p.data());
     }
