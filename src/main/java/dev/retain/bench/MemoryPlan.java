@@ -190,12 +190,23 @@ public final class MemoryPlan {
    * LoRA without dropout, as the benchmark runs it: with dropout p &gt; 0 each adapted projection also
    * keeps its mask and dropped input, about 2 BT in more, which the plan leaves out.
    *
+   * In the last layer everything after the attention runs on the N target rows only
+   * ({@code CausalLM.targetLogits}): {@link #layerSavedElements(long)} counts those terms at N rows.
+   *
    * Everything else (RoPE's products, raw and masked scores, the base output under an adapter) is
    * freed when the layer ends. Checked against the resident memory right after a forward pass with
    * every allocation returned to the system at once (MALLOC_MMAP_THRESHOLD_=65536): within 1% for full
    * fine-tuning, LoRA q,v and LoRA all-linear on the base model (BENCHMARKS.md, "Memory planner").
    */
   public long layerSavedElements() {
+    return layerSavedElements((long) batch * seq);
+  }
+
+  /**
+   * The same for a layer whose work after the attention (o_proj, the residual, the second RMSNorm,
+   * the MLP) runs on {@code rows} positions: B T, or N in the last layer when the loss is taken at N.
+   */
+  public long layerSavedElements(long rows) {
     ModelConfig c = config;
     boolean full = mode == Mode.FULL;
     long bt = (long) batch * seq;
@@ -203,16 +214,23 @@ public final class MemoryPlan {
     long qd = (long) c.numHeads * c.headDim;
     long f = c.intermediateSize;
     long n = 0;
-    n += 2 * 2 * bt; // both RMSNorms' statistics
-    n += full ? 2 * bt * d : 0; // x * inv-rms of both (their weights train)
+    n += 2 * bt + 2 * rows; // both RMSNorms' statistics
+    n += full ? bt * d + rows * d : 0; // x * inv-rms of both (their weights train)
     n += savesInput("q_proj", "k_proj", "v_proj") ? bt * d : 0;
     n += 3 * bt * qd + (long) batch * c.numHeads * seq * seq; // q, k^T, v copies; softmax output
-    n += savesInput("o_proj") ? bt * qd : 0;
-    n += bt * d; // the residual between the two blocks
-    n += savesInput("gate_proj", "up_proj") ? bt * d : 0;
-    n += 4 * bt * f + (savesInput("down_proj") ? bt * f : 0);
-    n += targets.size() * bt * r;
+    n += savesInput("o_proj") ? rows * qd : 0;
+    n += rows * d; // the residual between the two blocks
+    n += savesInput("gate_proj", "up_proj") ? rows * d : 0;
+    n += 4 * rows * f + (savesInput("down_proj") ? rows * f : 0);
+    for (String t : targets) {
+      n += (t.equals("q_proj") || t.equals("k_proj") || t.equals("v_proj") ? bt : rows) * r;
+    }
     return n;
+  }
+
+  /** Positions the last layer's work after its attention runs on: N when the loss is taken at fewer than B T. */
+  private long lastLayerRows() {
+    return Math.min(targetPositions, (long) batch * seq);
   }
 
   /** Whether one of these projections keeps its input for a weight's gradient (its own, or LoRA's A). */
@@ -230,29 +248,29 @@ public final class MemoryPlan {
 
   /**
    * Elements the step's scope holds outside the decoder layers until the step ends: the embedding and
-   * every layer's output, RoPE tables, mask, inputs, and at the N target positions the final RMSNorm
-   * (after a gather of those rows when N &lt; B T), logits and log-softmax.
+   * every layer's output (the last one's at the N target rows), RoPE tables, mask, inputs, and at the
+   * N target positions the final RMSNorm, logits and log-softmax.
    */
   public long heldElements() {
     ModelConfig c = config;
     long bt = (long) batch * seq;
     long d = c.hiddenSize;
-    long n = (c.numLayers + 1L) * bt * d; // embedding and layer outputs
-    n += 4L * bt * c.headDim; // cos, sin looked up for the positions, and q's scaled copies
-    n += (long) batch * seq * seq; // packed causal mask [B, 1, T, T]
     long nt = targetPositions;
     boolean gathered = nt < bt;
+    long n = c.numLayers * bt * d + lastLayerRows() * d; // embedding and layer outputs
+    n += 4L * bt * c.headDim; // cos, sin looked up for the positions, and q's scaled copies
+    n += (long) batch * seq * seq; // packed causal mask [B, 1, T, T]
     n += 2 * bt * 2 + (gathered ? 2 : 1) * nt * 2; // ids, positions, targets (and their indices): int64 = 2 floats
-    n += (gathered ? 4 : 3) * nt * d + 3 * nt; // the gathered rows, the final RMSNorm
+    n += 3 * nt * d + 3 * nt; // the final RMSNorm
     n += 2 * nt * c.vocabSize; // logits, log-softmax
     n += 2 * nt; // the targets' log-probabilities, negated
-    // Left out: the gather's backward scatters N d gradients into a B T d buffer, small next to 2 N V.
+    // Left out: the gather's backward scatters N gradient rows into a B T buffer, small next to 2 N V.
     return n;
   }
 
   /** Elements alive when the backward starts: every layer's saved tensors and the step's held ones. */
   public long stepElements() {
-    return layerSavedElements() * config.numLayers + heldElements();
+    return layerSavedElements() * (config.numLayers - 1) + layerSavedElements(lastLayerRows()) + heldElements();
   }
 
   /** Elements the backward adds at its start, its peak: the two N V gradients of log-softmax at the head. */

@@ -44,10 +44,22 @@ class MemoryPlanTest {
     // loss at 4 of the 6 positions: the head's part scales with 4, plus the gathered rows and their indices
     MemoryPlan four = full.withTargetPositions(4);
     assertEquals(4, four.targetPositions());
-    long held4 = 3 * bt * 4 + 4 * bt * 2 + 2 * 3 * 3 + 2 * bt * 2 + 2 * 4 * 2 + 4 * 4 * 4 + 3 * 4 + 2 * 4 * 10 + 2 * 4;
+    // the first layer's output at 6 rows, the last one's at the 4 target rows
+    long held4 = 2 * bt * 4 + 4 * 4 + 4 * bt * 2 + 2 * 3 * 3 + 2 * bt * 2 + 2 * 4 * 2 + 3 * 4 * 4 + 3 * 4 + 2 * 4 * 10 + 2 * 4;
     assertEquals(held4, four.heldElements());
     assertEquals(2 * 4 * 10, four.backwardElements());
     assertEquals(full.layerSavedElements(), four.layerSavedElements());
+    // the last layer after its attention at 4 rows: the second norm's statistics and x * inv-rms,
+    // o_proj's input, the residual, gate/up's input, SwiGLU's four and the product
+    long attentionPart = 2 * bt + bt * 4 + bt * 4 + 3 * bt * 4 + scores;
+    long lastAt4 = attentionPart + 2 * 4 + 4 * 4 + 4 * 4 + 4 * 4 + 4 * 4 + 4 * 4 * 6 + 4 * 6;
+    assertEquals(full.layerSavedElements(), full.layerSavedElements(bt));
+    assertEquals(lastAt4, full.layerSavedElements(4));
+    assertEquals(full.layerSavedElements() + lastAt4 + held4, four.stepElements());
+    // LoRA on every linear, per row after the attention: the second norm's statistics (2), o_proj's
+    // input (4), the residual (4), gate/up's input (4), SwiGLU's four (24), the product (6) and the
+    // A x of o, gate, up, down (4); q, k, v's A x stay at every row
+    assertEquals(all.layerSavedElements() - (bt - 4) * (2 + 4 + 4 + 4 + 24 + 6 + 4), all.layerSavedElements(4));
     assertEquals(full.bytes("weights"), four.bytes("weights"));
     assertTrue(four.total() < full.total());
   }
