@@ -19,6 +19,7 @@ import dev.retain.tensor.Ops;
 import dev.retain.testutil.Tiny;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -146,49 +147,11 @@ class PackedInputsTest {
   void lossAndGradientsEqualTheWeightedCrossEntropyOverEveryPosition() {
     try (CausalLM model = Tiny.model(3); NDManager m = model.manager().newSubManager()) {
       model.parameters().values().forEach(p -> p.setTrainable(true));
-      // Before: logits everywhere, CE against 0 where no target, weighted 0 there.
-      long[] gatherable = new long[TARGETS.length];
-      float[] w = new float[TARGETS.length];
-      for (int i = 0; i < w.length; i++) {
-        gatherable[i] = TARGETS[i] == N ? 0 : TARGETS[i];
-        w[i] = TARGETS[i] == N ? 0f : 1f / 12;
-      }
-      Shape shape = new Shape(3, T);
-      Map<String, float[]> want;
-      float wantLoss;
-      try (NDScope scope = new NDScope(); GradientCollector gc = Backend.engine().newGradientCollector()) {
-        scope.suppressNotUsedWarning();
-        NDArray logits = model.forward(Host.of(m, IDS, shape), Host.of(m, POSITIONS, shape), Masks.packed(m, SEGMENTS),
-            null, false).logits();
-        NDArray loss = Ops.crossEntropy(logits, Host.of(m, gatherable, shape)).mul(Host.of(m, w, shape)).sum();
-        wantLoss = loss.getFloat();
-        gc.backward(loss);
-        want = grads(model);
-      }
-      float gotLoss;
-      Map<String, float[]> got;
-      try (NDScope scope = new NDScope(); GradientCollector gc = Backend.engine().newGradientCollector()) {
-        scope.suppressNotUsedWarning();
-        PackedInputs in = PackedInputs.of(m, T, IDS, POSITIONS, SEGMENTS, TARGETS);
-        NDArray loss = in.loss(model.targetLogits(in)).mul(Host.scalar(m, 1f / in.count()));
-        gotLoss = loss.getFloat();
-        gc.backward(loss);
-        got = grads(model);
-      }
-      assertEquals(wantLoss, gotLoss, 1e-6);
-      assertEquals(want.keySet(), got.keySet());
-      for (String k : want.keySet()) {
-        float[] a = want.get(k);
-        float[] b = got.get(k);
-        double scale = 1e-7;
-        for (float x : a) {
-          scale = Math.max(scale, Math.abs(x));
-        }
-        for (int i = 0; i < a.length; i++) {
-          assertEquals(a[i], b[i], 1e-5 * scale, k + "[" + i + "]");
-        }
-      }
-      assertTrue(maxAbs(got.get("lm_head.weight")) > 0, "the head has a gradient");
+      Step want = weightedCe(model, m);
+      Step got = atTargets(model, m);
+      assertEquals(want.loss(), got.loss(), 1e-6);
+      assertSameGradients(want.grads(), got.grads());
+      assertTrue(maxAbs(got.grads().get("lm_head.weight")) > 0, "the head has a gradient");
     }
   }
 
@@ -219,31 +182,24 @@ class PackedInputsTest {
           NDScope.unregister(p.data());
         }
       }
-      Map<String, float[]> want = weightedCeGrads(model, m);
-      Map<String, float[]> got;
-      try (NDScope scope = new NDScope(); GradientCollector gc = Backend.engine().newGradientCollector()) {
-        scope.suppressNotUsedWarning();
-        PackedInputs in = PackedInputs.of(m, T, IDS, POSITIONS, SEGMENTS, TARGETS);
-        gc.backward(in.loss(model.targetLogits(in)).mul(Host.scalar(m, 1f / in.count())));
-        got = grads(model, model.allParameters());
+      Step want = weightedCe(model, m);
+      Step got = atTargets(model, m);
+      assertEquals(want.loss(), got.loss(), 1e-6);
+      Set<String> names = want.grads().keySet();
+      assertTrue(names.stream().anyMatch(k -> k.contains("layers.1.mlp.down_proj.lora_A")), names.toString());
+      assertTrue(names.stream().anyMatch(k -> k.contains("layers.1.mlp_adapter")), names.toString());
+      for (String k : names) {
+        assertTrue(maxAbs(want.grads().get(k)) > 0, k + " has a gradient");
       }
-      assertEquals(want.keySet(), got.keySet());
-      assertTrue(want.keySet().stream().anyMatch(k -> k.contains("layers.1.mlp.down_proj.lora_A")), want.keySet().toString());
-      assertTrue(want.keySet().stream().anyMatch(k -> k.contains("layers.1.mlp_adapter")), want.keySet().toString());
-      for (String k : want.keySet()) {
-        float[] a = want.get(k);
-        float[] b = got.get(k);
-        double scale = Math.max(1e-7, maxAbs(a));
-        assertTrue(maxAbs(a) > 0, k + " has a gradient");
-        for (int i = 0; i < a.length; i++) {
-          assertEquals(a[i], b[i], 1e-5 * scale, k + "[" + i + "]");
-        }
-      }
+      assertSameGradients(want.grads(), got.grads());
     }
   }
 
-  /** Gradients of every trainable parameter of the weighted CE over every position (weights 1/12 at the targets). */
-  private static Map<String, float[]> weightedCeGrads(CausalLM model, NDManager m) {
+  /** A step's loss and the gradients of every trainable parameter (then zeroed). */
+  record Step(float loss, Map<String, float[]> grads) {}
+
+  /** The step as training computed it before: logits everywhere, CE against 0 where no target, weighted 0 there. */
+  private static Step weightedCe(CausalLM model, NDManager m) {
     long[] gatherable = new long[TARGETS.length];
     float[] w = new float[TARGETS.length];
     for (int i = 0; i < w.length; i++) {
@@ -255,8 +211,43 @@ class PackedInputsTest {
       scope.suppressNotUsedWarning();
       NDArray logits = model.forward(Host.of(m, IDS, shape), Host.of(m, POSITIONS, shape), Masks.packed(m, SEGMENTS),
           null, false).logits();
-      gc.backward(Ops.crossEntropy(logits, Host.of(m, gatherable, shape)).mul(Host.of(m, w, shape)).sum());
-      return grads(model, model.allParameters());
+      NDArray loss = Ops.crossEntropy(logits, Host.of(m, gatherable, shape)).mul(Host.of(m, w, shape)).sum();
+      gc.backward(loss);
+      return new Step(loss.getFloat(), trainableGrads(model));
+    }
+  }
+
+  /** The step as training computes it now: logits at the target positions, mean CE. */
+  private static Step atTargets(CausalLM model, NDManager m) {
+    try (NDScope scope = new NDScope(); GradientCollector gc = Backend.engine().newGradientCollector()) {
+      scope.suppressNotUsedWarning();
+      PackedInputs in = PackedInputs.of(m, T, IDS, POSITIONS, SEGMENTS, TARGETS);
+      NDArray loss = in.loss(model.targetLogits(in)).mul(Host.scalar(m, 1f / in.count()));
+      gc.backward(loss);
+      return new Step(loss.getFloat(), trainableGrads(model));
+    }
+  }
+
+  private static Map<String, float[]> trainableGrads(CausalLM model) {
+    Map<String, Parameter> trainable = new LinkedHashMap<>();
+    model.allParameters().forEach((k, p) -> {
+      if (p.trainable()) {
+        trainable.put(k, p);
+      }
+    });
+    return grads(model, trainable);
+  }
+
+  /** Every tensor's gradient equal within 1e-5 of its largest entry. */
+  private static void assertSameGradients(Map<String, float[]> want, Map<String, float[]> got) {
+    assertEquals(want.keySet(), got.keySet());
+    for (String k : want.keySet()) {
+      float[] a = want.get(k);
+      float[] b = got.get(k);
+      double scale = Math.max(1e-7, maxAbs(a));
+      for (int i = 0; i < a.length; i++) {
+        assertEquals(a[i], b[i], 1e-5 * scale, k + "[" + i + "]");
+      }
     }
   }
 

@@ -19,10 +19,8 @@ import dev.retain.model.PackedInputs;
 import dev.retain.model.Parameter;
 import dev.retain.tensor.Backend;
 import dev.retain.tensor.Consts;
-import dev.retain.tensor.Grads;
 import dev.retain.testutil.Tiny;
 import dev.retain.train.StepContext;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -112,12 +110,7 @@ class DistillationTest {
         value = v.getFloat();
         gc.backward(v);
       }
-      Map<String, float[]> g = new LinkedHashMap<>();
-      for (Parameter p : params) {
-        g.put(p.name(), Grads.of(p.data()).toFloatArray());
-        Grads.zero(p.data());
-      }
-      return new Support.Eval(value, g);
+      return new Support.Eval(value, Support.takeGrads(params));
     }
   }
 
@@ -247,12 +240,7 @@ class DistillationTest {
         value = loss.getFloat();
         gc.backward(loss);
       }
-      Map<String, float[]> g = new LinkedHashMap<>();
-      for (Parameter p : params) {
-        g.put(p.name(), Grads.of(p.data()).toFloatArray());
-        Grads.zero(p.data());
-      }
-      return new Support.Eval(value, g);
+      return new Support.Eval(value, Support.takeGrads(params));
     }
   }
 

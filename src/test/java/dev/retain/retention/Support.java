@@ -37,14 +37,19 @@ final class Support {
           // a constant (nothing to penalise): no gradient
         }
       }
-      Map<String, float[]> g = new LinkedHashMap<>();
-      for (Parameter p : params) {
-        NDArray x = Grads.of(p.data());
-        g.put(p.name(), x == null ? null : x.toFloatArray());
-        Grads.zero(p.data());
-      }
-      return new Eval(value, g);
+      return new Eval(value, takeGrads(params));
     }
+  }
+
+  /** Each parameter's gradient by name (null where it has none), then zeroed. */
+  static Map<String, float[]> takeGrads(List<Parameter> params) {
+    Map<String, float[]> g = new LinkedHashMap<>();
+    for (Parameter p : params) {
+      NDArray x = Grads.of(p.data());
+      g.put(p.name(), x == null ? null : x.toFloatArray());
+      Grads.zero(p.data());
+    }
+    return g;
   }
 
   static void assertClose(double want, double got, double rel, String what) {
