@@ -22,6 +22,11 @@
 //      with logits at every position and CE weighted 0 elsewhere (as retain did before), against
 //      CausalLM.targetLogits (the head at the target positions only, as retain does now); full
 //      fine-tuning and LoRA q,v, shares 1.0 (the benchmark's rows), 0.3 (the bundled data) and 0.1.
+//   5. the planner's activations at a share of target positions: resident memory right after the
+//      forward pass and loss of a training step, minus right before it, against MemoryPlan's count of
+//      what the step keeps (stepElements); run it with every free returned to the system at once,
+//      or the allocator's pooling hides what is live:
+//        MALLOC_MMAP_THRESHOLD_=65536 java -cp ... bench/experiments/Experiments.java base plan
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -78,6 +83,56 @@ public class Experiments {
     }
     if (args.length < 2 || args[1].contains("head")) {
       headAtTargets(c, 16, 128);
+    }
+    if (args.length > 1 && args[1].contains("plan")) {
+      planAtTargets(c, 16, 128);
+    }
+  }
+
+  static void planAtTargets(ModelConfig c, int b, int t) {
+    for (boolean lora : new boolean[] {false, true}) {
+      try (CausalLM model = ModelLoader.random(c, 1, 0.02)) {
+        java.util.Set<String> targetsLora = java.util.Set.of("q_proj", "v_proj");
+        if (lora) {
+          dev.retain.peft.lora.Lora.apply(model, new dev.retain.peft.lora.LoraConfig(8, 32, 0.0, false,
+              dev.retain.peft.lora.TargetModules.names("q_proj", "v_proj"), null), 3);
+        } else {
+          model.parameters().values().forEach(p -> p.setTrainable(true));
+        }
+        NDManager m = model.manager();
+        long[] ids = dev.retain.bench.Workload.syntheticIds(b, t, c.vocabSize, 5);
+        for (double share : new double[] {1.0, 0.3}) {
+          long[] targets = new long[b * t];
+          long[] pos = new long[b * t];
+          int first = t - (int) Math.round(share * (t - 1)) - 1;
+          for (int r = 0; r < b; r++) {
+            for (int i = 0; i < t; i++) {
+              pos[r * t + i] = i;
+              targets[r * t + i] = i >= first && i < t - 1 ? ids[r * t + i + 1] : -100;
+            }
+          }
+          long live = 0;
+          int n = 0;
+          for (int rep = 0; rep < 3; rep++) { // the first runs warm up libtorch's own caches
+            try (NDScope s = new NDScope(); GradientCollector gc = Backend.engine().newGradientCollector()) {
+              s.suppressNotUsedWarning();
+              long before = ProcStatus.rss();
+              dev.retain.model.PackedInputs in = dev.retain.model.PackedInputs.of(m, t, ids, pos, new int[b][t], targets);
+              NDArray loss = in.loss(model.targetLogits(in)).mul(dev.retain.tensor.Host.scalar(m, 1f / in.count()));
+              loss.getFloat();
+              live = ProcStatus.rss() - before;
+              n = in.count();
+              gc.backward(loss);
+            }
+            model.allParameters().values().stream().filter(Parameter::trainable).forEach(p -> Grads.zero(p.data()));
+          }
+          dev.retain.bench.MemoryPlan plan = (lora ? dev.retain.bench.MemoryPlan.lora(c, 8, targetsLora, b, t, 0)
+              : dev.retain.bench.MemoryPlan.full(c, b, t, 0)).withTargetPositions(n);
+          long planned = 4 * plan.stepElements();
+          System.out.printf("plan, %s, loss at %d of %d positions: resident after forward + loss %.1f MiB, planned %.1f MiB (%+.1f%%)%n",
+              lora ? "LoRA q,v" : "full", n, b * t, live / 1048576.0, planned / 1048576.0, 100.0 * (planned - live) / live);
+        }
+      }
     }
   }
 
