@@ -291,6 +291,8 @@ def main():
     ap.add_argument("--ewc-lambda", type=float, default=100.0)
     ap.add_argument("--kd-weight", type=float, default=1.0)
     ap.add_argument("--kd-temperature", type=float, default=2.0)
+    ap.add_argument("--target-share", type=float, default=1.0,
+                    help="share of each row's positions with a target (the rest, at the row's start, is a prompt)")
     ap.add_argument("--no-matmul", action="store_true", help="skip the matmul peak measurement")
     ap.add_argument("--init-from", help="a safetensors file of retain's weights (retain names) to start from, "
                     "for `retain bench --check-peer`: the losses must then agree step by step")
@@ -357,17 +359,20 @@ def main():
         ewc = [(p, p.detach().clone(), torch.rand(p.shape, generator=g) * 1e-3) for p in trainable]
 
     rows, t = args.batch, args.seq
+    # As Workload.Settings.firstTarget: Java's Math.round (half up) of share * (t - 1) target positions.
+    first_target = t - 1 - int(math.floor(args.target_share * (t - 1) + 0.5))
     batches = []
     for i in range(4):
         ids = torch.tensor(synthetic_ids(rows, t, vocab, args.seed + i), dtype=torch.long).view(rows, t)
         targets = torch.full((rows, t), IGNORE, dtype=torch.long)
         targets[:, :-1] = ids[:, 1:]
+        targets[:, :first_target] = IGNORE  # a "prompt" without targets when --target-share < 1
         batches.append((ids, targets))
     positions = torch.arange(t).expand(rows, t)
     mask = causal_mask(torch, rows, t)
-    n_targets = rows * (t - 1)
+    n_targets = rows * (t - 1 - first_target)
     kd_w = torch.zeros(rows, t)
-    kd_w[:, :-1] = 1.0 / n_targets
+    kd_w[:, first_target:-1] = 1.0 / n_targets
     rss_built = rss("VmRSS:")
     first = [float("nan")]
     last = [float("nan")]

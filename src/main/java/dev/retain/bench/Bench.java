@@ -131,8 +131,8 @@ public final class Bench {
             settings.seq(), MemoryPlan.DEFAULT_RUNTIME_BYTES);
         default -> null;
       };
-      // Each benchmark row is one document: every position but the last has a target.
-      return p == null ? null : p.withTargetPositions((long) settings.batch() * (settings.seq() - 1));
+      // Each benchmark row is one document: every position but the last (and a prompt's) has a target.
+      return p == null ? null : p.withTargetPositions(settings.targetPositions());
     }
 
     /** The table and the targets, as printed. */
@@ -146,6 +146,13 @@ public final class Bench {
           forked ? ", each case in its own process" : ", in-process (peak memory shared by all cases)"));
       sb.append(String.format(Locale.ROOT, "float32 matmul 1024^3 (peak, fastest of 15): retain (DJL) %.1f GFLOP/s%s%n", matmulPeak(),
           Double.isNaN(peerMatmul()) ? "" : String.format(Locale.ROOT, ", PyTorch %.1f GFLOP/s", peerMatmul())));
+      if (settings.targetShare() < 1) {
+        sb.append(String.format(Locale.ROOT, "loss at %,d of %,d positions per step (--target-share %s: each row's first %d "
+            + "positions are a prompt); tokens/s count every position, MFU counts the model's FLOPs at every "
+            + "position, as the peer computes them (it takes logits everywhere and ignores the prompt's)%n",
+            settings.targetPositions(), (long) settings.batch() * settings.seq(), settings.targetShare(),
+            settings.firstTarget()));
+      }
       if (peerNote != null) {
         sb.append("peer: ").append(peerNote).append('\n');
       }

@@ -73,7 +73,7 @@ public final class Runner {
     Workload.Settings w = s.settings();
     String modelArg = BenchModels.isNamed(s.modelSpec()) ? s.modelSpec() : Path.of(s.modelSpec()).toAbsolutePath().toString();
     for (Object a : new Object[] {kase.id, modelArg, w.batch(), w.seq(), w.steps(), w.warmup(), w.seed(), w.loraR(),
-        w.genPrompt(), w.genTokens()}) {
+        w.genPrompt(), w.genTokens(), w.targetShare()}) {
       cmd.add(String.valueOf(a));
     }
     if (profileOut != null) {
@@ -113,7 +113,7 @@ public final class Runner {
         "--seed", "" + w.seed(), "--threads", "" + s.threads(), "--lora-r", "" + w.loraR(),
         "--lora-alpha", "" + w.loraAlpha(), "--gen-prompt", "" + w.genPrompt(), "--gen-tokens", "" + w.genTokens(),
         "--lr", "" + w.lr(), "--ewc-lambda", "" + w.ewcLambda(), "--kd-weight", "" + w.kdWeight(),
-        "--kd-temperature", "" + w.kdTemperature()));
+        "--kd-temperature", "" + w.kdTemperature(), "--target-share", "" + w.targetShare()));
     if (!s.matmul()) {
       cmd.add("--no-matmul");
     }

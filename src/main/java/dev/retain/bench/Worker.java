@@ -27,8 +27,8 @@ public final class Worker {
   private Worker() {}
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 10 && args.length != 11) {
-      System.err.println("usage: Worker CASE MODEL BATCH SEQ STEPS WARMUP SEED LORA_R GEN_PROMPT GEN_TOKENS [PROFILE_OUT]");
+    if (args.length != 11 && args.length != 12) {
+      System.err.println("usage: Worker CASE MODEL BATCH SEQ STEPS WARMUP SEED LORA_R GEN_PROMPT GEN_TOKENS TARGET_SHARE [PROFILE_OUT]");
       System.exit(2);
     }
     BenchCase kase = BenchCase.of(args[0]);
@@ -37,8 +37,8 @@ public final class Worker {
     Workload.Settings s = new Workload.Settings(Integer.parseInt(args[2]), Integer.parseInt(args[3]),
         Integer.parseInt(args[4]), Integer.parseInt(args[5]), Long.parseLong(args[6]), Integer.parseInt(args[7]),
         d.loraAlpha(), Integer.parseInt(args[8]), Integer.parseInt(args[9]), d.lr(), d.ewcLambda(), d.kdWeight(),
-        d.kdTemperature());
-    CaseResult r = measure(kase, model, BenchModels.resolve(model), s, true, args.length == 11 ? args[10] : null);
+        d.kdTemperature(), Double.parseDouble(args[10]));
+    CaseResult r = measure(kase, model, BenchModels.resolve(model), s, true, args.length == 12 ? args[11] : null);
     System.out.println(PREFIX + Json.MAPPER.writeValueAsString(r));
     System.out.flush();
     System.exit(0);

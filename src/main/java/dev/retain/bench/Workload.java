@@ -51,30 +51,57 @@ import java.util.SplittableRandom;
  *
  * <p>Data: every row is one document of {@code seq} tokens drawn uniformly from [3, vocab) by
  * SplitMix64 from the seed (bench/peer.py draws the same ids); targets are the next tokens, the last
- * position has none.
+ * position has none, and with a target share below 1 neither do the row's first positions (a prompt).
  */
 public final class Workload implements AutoCloseable {
   /** Sizes and knobs shared by retain and the peer. */
   public record Settings(int batch, int seq, int steps, int warmup, long seed, int loraR, double loraAlpha,
-                         int genPrompt, int genTokens, double lr, double ewcLambda, double kdWeight, double kdTemperature) {
+                         int genPrompt, int genTokens, double lr, double ewcLambda, double kdWeight, double kdTemperature,
+                         double targetShare) {
+    public Settings {
+      if (!(targetShare > 0 && targetShare <= 1)) {
+        throw new IllegalArgumentException("target share must be in (0, 1], got " + targetShare);
+      }
+    }
+
     public static Settings defaults() {
-      return new Settings(16, 128, 8, 2, 42, 8, 32, 16, 64, 3e-4, 100.0, 1.0, 2.0);
+      return new Settings(16, 128, 8, 2, 42, 8, 32, 16, 64, 3e-4, 100.0, 1.0, 2.0, 1.0);
     }
 
     public Settings withShape(int b, int t) {
-      return new Settings(b, t, steps, warmup, seed, loraR, loraAlpha, genPrompt, genTokens, lr, ewcLambda, kdWeight, kdTemperature);
+      return new Settings(b, t, steps, warmup, seed, loraR, loraAlpha, genPrompt, genTokens, lr, ewcLambda, kdWeight,
+          kdTemperature, targetShare);
     }
 
     public Settings withSteps(int s, int w) {
-      return new Settings(batch, seq, s, w, seed, loraR, loraAlpha, genPrompt, genTokens, lr, ewcLambda, kdWeight, kdTemperature);
+      return new Settings(batch, seq, s, w, seed, loraR, loraAlpha, genPrompt, genTokens, lr, ewcLambda, kdWeight,
+          kdTemperature, targetShare);
     }
 
     public Settings withGeneration(int prompt, int tokens) {
-      return new Settings(batch, seq, steps, warmup, seed, loraR, loraAlpha, prompt, tokens, lr, ewcLambda, kdWeight, kdTemperature);
+      return new Settings(batch, seq, steps, warmup, seed, loraR, loraAlpha, prompt, tokens, lr, ewcLambda, kdWeight,
+          kdTemperature, targetShare);
     }
 
     public Settings withLoraR(int r) {
-      return new Settings(batch, seq, steps, warmup, seed, r, loraAlpha, genPrompt, genTokens, lr, ewcLambda, kdWeight, kdTemperature);
+      return new Settings(batch, seq, steps, warmup, seed, r, loraAlpha, genPrompt, genTokens, lr, ewcLambda, kdWeight,
+          kdTemperature, targetShare);
+    }
+
+    /** The share of each row's positions that carry loss: the row's end, after a "prompt" without targets. */
+    public Settings withTargetShare(double share) {
+      return new Settings(batch, seq, steps, warmup, seed, loraR, loraAlpha, genPrompt, genTokens, lr, ewcLambda, kdWeight,
+          kdTemperature, share);
+    }
+
+    /** The first position of a row with a target (bench/peer.py computes the same). */
+    public int firstTarget() {
+      return seq - 1 - (int) Math.round(targetShare * (seq - 1));
+    }
+
+    /** Positions per step that carry loss: the last position has none. */
+    public long targetPositions() {
+      return (long) batch * (seq - 1 - firstTarget());
     }
   }
 
@@ -136,7 +163,7 @@ public final class Workload implements AutoCloseable {
     }
     batches = new Batch[DISTINCT_BATCHES];
     for (int i = 0; i < batches.length; i++) {
-      batches[i] = syntheticBatch(i, s.batch(), s.seq(), config.vocabSize, s.seed() + i);
+      batches[i] = syntheticBatch(i, s.batch(), s.seq(), s.firstTarget(), config.vocabSize, s.seed() + i);
     }
   }
 
@@ -200,7 +227,8 @@ public final class Workload implements AutoCloseable {
     return ids;
   }
 
-  static Batch syntheticBatch(int index, int rows, int seq, int vocab, long seed) {
+  /** One document per row; positions before {@code firstTarget} (a prompt) and the last have no target. */
+  static Batch syntheticBatch(int index, int rows, int seq, int firstTarget, int vocab, long seed) {
     long[] ids = syntheticIds(rows, seq, vocab, seed);
     long[] targets = new long[ids.length];
     long[] positions = new long[ids.length];
@@ -211,10 +239,10 @@ public final class Workload implements AutoCloseable {
       for (int t = 0; t < seq; t++) {
         int i = r * seq + t;
         positions[i] = t;
-        targets[i] = t + 1 < seq ? ids[i + 1] : Packer.IGNORE;
+        targets[i] = t >= firstTarget && t + 1 < seq ? ids[i + 1] : Packer.IGNORE;
       }
     }
-    return new Batch(0, index, seq, ids, targets, positions, segments, sources, rows * (seq - 1), rows);
+    return new Batch(0, index, seq, ids, targets, positions, segments, sources, rows * (seq - 1 - firstTarget), rows);
   }
 
   public CausalLM model() {

@@ -48,6 +48,12 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--seq", defaultValue = "128", description = "tokens per row (default ${DEFAULT-VALUE})")
   int seq;
 
+  @Option(names = "--target-share", defaultValue = "1",
+      description = {"share of each row's positions that carry loss, in (0, 1] (default ${DEFAULT-VALUE}: all but the",
+          "last). Below 1 the row's start is a prompt without targets, as in prompt/completion data (the bundled",
+          "data: about 0.3); the peer takes logits everywhere and ignores the prompt's, as transformers does"})
+  double targetShare;
+
   @Option(names = "--threads", description = "intra-op threads, both sides (default 2; 1 for --smoke)")
   Integer threads;
 
@@ -110,11 +116,14 @@ final class BenchCommand implements Callable<Integer> {
         || genPrompt < 1) {
       throw new Errors.UserException("--steps, --batch, --threads, --repeats, --lora-r, --gen-* must be >= 1, --seq >= 2, --warmup >= 0");
     }
+    if (!(targetShare > 0 && targetShare <= 1)) {
+      throw new Errors.UserException("--target-share must be in (0, 1], got " + targetShare);
+    }
     if (!List.of("auto", "on", "off").contains(peer)) {
       throw new Errors.UserException("--peer must be auto, on or off, got '" + peer + "'");
     }
     Workload.Settings s = Workload.Settings.defaults().withShape(batch, seq).withSteps(steps, warmup)
-        .withGeneration(genPrompt, genTokens).withLoraR(loraR);
+        .withGeneration(genPrompt, genTokens).withLoraR(loraR).withTargetShare(targetShare);
     String spec = model;
     boolean fork = !inProcess;
     boolean matmul = true;
