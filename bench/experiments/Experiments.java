@@ -89,28 +89,48 @@ public class Experiments {
     }
   }
 
+  /** A random model of {@code c} ready to train: LoRA r=8 on q, v, or every base weight. */
+  static CausalLM trainingModel(ModelConfig c, boolean lora) {
+    CausalLM model = ModelLoader.random(c, 1, 0.02);
+    if (lora) {
+      dev.retain.peft.lora.Lora.apply(model, new dev.retain.peft.lora.LoraConfig(8, 32, 0.0, false,
+          dev.retain.peft.lora.TargetModules.names("q_proj", "v_proj"), null), 3);
+    } else {
+      model.parameters().values().forEach(p -> p.setTrainable(true));
+    }
+    return model;
+  }
+
+  /** Next-token targets on the last {@code share} of each row (a prompt before, none at the end), -100 elsewhere. */
+  static long[] promptTargets(long[] ids, int b, int t, double share) {
+    long[] targets = new long[b * t];
+    int first = t - (int) Math.round(share * (t - 1)) - 1;
+    for (int r = 0; r < b; r++) {
+      for (int i = 0; i < t; i++) {
+        targets[r * t + i] = i >= first && i < t - 1 ? ids[r * t + i + 1] : -100;
+      }
+    }
+    return targets;
+  }
+
+  /** Positions 0..t-1 in every row. */
+  static long[] rowPositions(int b, int t) {
+    long[] pos = new long[b * t];
+    for (int i = 0; i < pos.length; i++) {
+      pos[i] = i % t;
+    }
+    return pos;
+  }
+
   static void planAtTargets(ModelConfig c, int b, int t) {
     for (boolean lora : new boolean[] {false, true}) {
-      try (CausalLM model = ModelLoader.random(c, 1, 0.02)) {
+      try (CausalLM model = trainingModel(c, lora)) {
         java.util.Set<String> targetsLora = java.util.Set.of("q_proj", "v_proj");
-        if (lora) {
-          dev.retain.peft.lora.Lora.apply(model, new dev.retain.peft.lora.LoraConfig(8, 32, 0.0, false,
-              dev.retain.peft.lora.TargetModules.names("q_proj", "v_proj"), null), 3);
-        } else {
-          model.parameters().values().forEach(p -> p.setTrainable(true));
-        }
         NDManager m = model.manager();
         long[] ids = dev.retain.bench.Workload.syntheticIds(b, t, c.vocabSize, 5);
+        long[] pos = rowPositions(b, t);
         for (double share : new double[] {1.0, 0.3}) {
-          long[] targets = new long[b * t];
-          long[] pos = new long[b * t];
-          int first = t - (int) Math.round(share * (t - 1)) - 1;
-          for (int r = 0; r < b; r++) {
-            for (int i = 0; i < t; i++) {
-              pos[r * t + i] = i;
-              targets[r * t + i] = i >= first && i < t - 1 ? ids[r * t + i + 1] : -100;
-            }
-          }
+          long[] targets = promptTargets(ids, b, t, share);
           long live = 0;
           int n = 0;
           for (int rep = 0; rep < 3; rep++) { // the first runs warm up libtorch's own caches
@@ -138,29 +158,14 @@ public class Experiments {
 
   static void headAtTargets(ModelConfig c, int b, int t) {
     for (boolean lora : new boolean[] {false, true}) {
-      try (CausalLM model = ModelLoader.random(c, 1, 0.02)) {
-        if (lora) {
-          dev.retain.peft.lora.Lora.apply(model, new dev.retain.peft.lora.LoraConfig(8, 32, 0.0, false,
-              dev.retain.peft.lora.TargetModules.names("q_proj", "v_proj"), null), 3);
-        } else {
-          model.parameters().values().forEach(p -> p.setTrainable(true));
-        }
+      try (CausalLM model = trainingModel(c, lora)) {
         NDManager m = model.manager();
         long[] ids = dev.retain.bench.Workload.syntheticIds(b, t, c.vocabSize, 5);
+        long[] pos = rowPositions(b, t);
         for (double share : new double[] {1.0, 0.3, 0.1}) {
-          long[] targets = new long[b * t];
-          long[] pos = new long[b * t];
+          long[] targets = promptTargets(ids, b, t, share);
+          int n = (int) java.util.Arrays.stream(targets).filter(x -> x >= 0).count();
           float[] w = new float[b * t];
-          int first = t - (int) Math.round(share * (t - 1)) - 1; // positions first..t-2 carry loss
-          int n = 0;
-          for (int r = 0; r < b; r++) {
-            for (int i = 0; i < t; i++) {
-              pos[r * t + i] = i;
-              boolean target = i >= first && i < t - 1;
-              targets[r * t + i] = target ? ids[r * t + i + 1] : -100;
-              n += target ? 1 : 0;
-            }
-          }
           for (int i = 0; i < w.length; i++) {
             w[i] = targets[i] < 0 ? 0f : 1f / n;
           }
