@@ -104,7 +104,7 @@ public class Experiments {
   /** Next-token targets on the last {@code share} of each row (a prompt before, none at the end), -100 elsewhere. */
   static long[] promptTargets(long[] ids, int b, int t, double share) {
     long[] targets = new long[b * t];
-    int first = t - (int) Math.round(share * (t - 1)) - 1;
+    int first = dev.retain.bench.Workload.Settings.defaults().withShape(b, t).withTargetShare(share).firstTarget();
     for (int r = 0; r < b; r++) {
       for (int i = 0; i < t; i++) {
         targets[r * t + i] = i >= first && i < t - 1 ? ids[r * t + i + 1] : -100;

@@ -80,6 +80,8 @@ public final class MemoryPlan {
     }
   }
   static final long F32 = 4;
+  /** The projections that read the first RMSNorm's output, at every position also in the last layer. */
+  private static final Set<String> QKV = Set.of("q_proj", "k_proj", "v_proj");
 
   /** One line of the plan. */
   public record Item(String name, long bytes, String how) {}
@@ -216,25 +218,20 @@ public final class MemoryPlan {
     long n = 0;
     n += 2 * bt + 2 * rows; // both RMSNorms' statistics
     n += full ? bt * d + rows * d : 0; // x * inv-rms of both (their weights train)
-    n += savesInput("q_proj", "k_proj", "v_proj") ? bt * d : 0;
+    n += savesInput(QKV) ? bt * d : 0;
     n += 3 * bt * qd + (long) batch * c.numHeads * seq * seq; // q, k^T, v copies; softmax output
-    n += savesInput("o_proj") ? rows * qd : 0;
+    n += savesInput(Set.of("o_proj")) ? rows * qd : 0;
     n += rows * d; // the residual between the two blocks
-    n += savesInput("gate_proj", "up_proj") ? rows * d : 0;
-    n += 4 * rows * f + (savesInput("down_proj") ? rows * f : 0);
+    n += savesInput(Set.of("gate_proj", "up_proj")) ? rows * d : 0;
+    n += 4 * rows * f + (savesInput(Set.of("down_proj")) ? rows * f : 0);
     for (String t : targets) {
-      n += (t.equals("q_proj") || t.equals("k_proj") || t.equals("v_proj") ? bt : rows) * r;
+      n += (QKV.contains(t) ? bt : rows) * r; // A x: q, k and v read every position
     }
     return n;
   }
 
-  /** Positions the last layer's work after its attention runs on: N when the loss is taken at fewer than B T. */
-  private long lastLayerRows() {
-    return Math.min(targetPositions, (long) batch * seq);
-  }
-
   /** Whether one of these projections keeps its input for a weight's gradient (its own, or LoRA's A). */
-  private boolean savesInput(String... modules) {
+  private boolean savesInput(Set<String> modules) {
     if (mode == Mode.FULL) {
       return true;
     }
@@ -257,7 +254,7 @@ public final class MemoryPlan {
     long d = c.hiddenSize;
     long nt = targetPositions;
     boolean gathered = nt < bt;
-    long n = c.numLayers * bt * d + lastLayerRows() * d; // embedding and layer outputs
+    long n = c.numLayers * bt * d + nt * d; // embedding and layer outputs (the last one's at the N target rows)
     n += 4L * bt * c.headDim; // cos, sin looked up for the positions, and q's scaled copies
     n += (long) batch * seq * seq; // packed causal mask [B, 1, T, T]
     n += 2 * bt * 2 + (gathered ? 2 : 1) * nt * 2; // ids, positions, targets (and their indices): int64 = 2 floats
@@ -270,7 +267,7 @@ public final class MemoryPlan {
 
   /** Elements alive when the backward starts: every layer's saved tensors and the step's held ones. */
   public long stepElements() {
-    return layerSavedElements() * (config.numLayers - 1) + layerSavedElements(lastLayerRows()) + heldElements();
+    return layerSavedElements() * (config.numLayers - 1) + layerSavedElements(targetPositions) + heldElements();
   }
 
   /** Elements the backward adds at its start, its peak: the two N V gradients of log-softmax at the head. */
