@@ -116,11 +116,13 @@ public final class Distillation implements LossTerm {
     Batch b = Objects.requireNonNull(ctx.batch, "distillation needs the step's batch");
     PackedInputs in = ctx.inputs;
     int[] chosen = new int[in.rows];
+    boolean[] taken = new boolean[in.rows];
     int k = 0;
     int count = 0;
     for (int r = 0; r < in.rows; r++) {
       int n = in.countInRow(r);
       if (n > 0 && selected(b, r)) {
+        taken[r] = true;
         chosen[k++] = r;
         count += n;
       }
@@ -138,7 +140,7 @@ public final class Distillation implements LossTerm {
       // The teacher runs on the chosen rows only; the student's logits are those rows' target positions.
       long[] keep = new long[count];
       for (int n = 0, j = 0; n < in.count(); n++) {
-        if (selected(b, in.rowOf(n))) {
+        if (taken[in.rowOf(n)]) {
           keep[j++] = n;
         }
       }
