@@ -1,6 +1,7 @@
 package dev.retain.model;
 
 import ai.djl.ndarray.NDArray;
+import dev.retain.tensor.Bfloat16;
 import dev.retain.tensor.Ops;
 
 /**
@@ -12,6 +13,7 @@ public final class Linear {
   public final Parameter weight;
   public final Parameter bias;
   private LinearAdapter adapter;
+  private Bfloat16.Weight bfloat16; // while set, the base product runs on this copy (see Bfloat16Copies)
 
   public Linear(String name, Parameter weight, Parameter bias) {
     this.name = name;
@@ -20,7 +22,15 @@ public final class Linear {
   }
 
   public NDArray forward(NDArray x) {
-    NDArray y = Ops.linear(x, weight.data(), bias == null ? null : bias.data());
+    NDArray y;
+    if (bfloat16 != null) {
+      y = bfloat16.linear(x);
+      if (bias != null) {
+        y = y.add(bias.data());
+      }
+    } else {
+      y = Ops.linear(x, weight.data(), bias == null ? null : bias.data());
+    }
     if (adapter != null && adapter.enabled()) {
       y = adapter.output(x, y);
     }
@@ -33,6 +43,11 @@ public final class Linear {
 
   public void setAdapter(LinearAdapter adapter) {
     this.adapter = adapter;
+  }
+
+  /** Runs the base product on {@code copy} (a bfloat16 copy of the weight) until called with null. */
+  void useBfloat16(Bfloat16.Weight copy) {
+    this.bfloat16 = copy;
   }
 
   public long inFeatures() {

@@ -1,0 +1,67 @@
+package dev.retain.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import dev.retain.model.safetensors.SafetensorsFile;
+import dev.retain.tensor.Backend;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A model's pass on bfloat16 copies of its linear weights, against the numpy reference in float64
+ * (tools/arch_vectors.py): close to it, not equal, and the model is back on float32 afterwards.
+ */
+class Bfloat16CopiesTest {
+
+  @Test
+  void logitsStayCloseToTheReferenceWithBiasesATiedHeadAndMultiQueryAttention() throws Exception {
+    Path dir = Path.of("src/test/resources/arch/qwen2");
+    long[] ids;
+    float[] want;
+    try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("expected.safetensors"))) {
+      ids = f.readLongs("input_ids");
+      want = f.readFloats("logits");
+    }
+    try (CausalLM model = ModelLoader.load(dir); NDManager m = model.manager().newSubManager();
+        Bfloat16Copies copies = Bfloat16Copies.of(model)) {
+      assertEquals(model.linears().size() + 1, copies.size(), "every projection and the head");
+      NDArray input = m.create(ids, new Shape(2, ids.length / 2));
+      float[] before = model.logits(input).toFloatArray();
+      float[] low = copies.run(() -> model.logits(input)).toFloatArray();
+      float[] after = model.logits(input).toFloatArray();
+      assertArrayEquals(before, after, "float32 again after the run");
+
+      double spread = 0;
+      double errFloat32 = 0;
+      double errBfloat16 = 0;
+      for (int i = 0; i < want.length; i++) {
+        spread = Math.max(spread, Math.abs(want[i]));
+        errFloat32 = Math.max(errFloat32, Math.abs(before[i] - want[i]));
+        errBfloat16 = Math.max(errBfloat16, Math.abs(low[i] - want[i]));
+      }
+      assertTrue(errFloat32 < 1e-4 * Math.max(1, spread), "float32: " + errFloat32);
+      assertTrue(errBfloat16 > 10 * errFloat32, "the run used the bfloat16 copies: " + errBfloat16);
+      assertTrue(errBfloat16 < 0.01 * spread, "bfloat16 logits within 1% of the largest: " + errBfloat16 + " of " + spread);
+    }
+  }
+
+  @Test
+  void refusesAPassWhileAutogradRecordsAndRestoresFloat32() {
+    try (CausalLM model = ModelLoader.random(ModelConfig.fromJson(ModelConfig.llamaJson(64, 32, 64, 2, 4, 2), "t"), 3, 0.1);
+        NDManager m = model.manager().newSubManager(); Bfloat16Copies copies = Bfloat16Copies.of(model)) {
+      NDArray input = m.create(new long[] {1, 5, 9, 12}, new Shape(1, 4));
+      float[] before = model.logits(input).toFloatArray();
+      try (GradientCollector gc = Backend.engine().newGradientCollector()) {
+        assertThrows(IllegalStateException.class, () -> copies.run(() -> model.logits(input)));
+      }
+      assertArrayEquals(before, model.logits(input).toFloatArray(), "float32 again after the refusal");
+    }
+  }
+}
