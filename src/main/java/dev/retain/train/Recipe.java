@@ -10,6 +10,7 @@ import dev.retain.data.Mixture;
 import dev.retain.data.Packer;
 import dev.retain.data.ReplaySchedule;
 import dev.retain.data.Source;
+import dev.retain.model.Bfloat16Copies;
 import dev.retain.model.CausalLM;
 import dev.retain.model.ModelConfig;
 import dev.retain.model.ModelLoader;
@@ -31,6 +32,7 @@ import dev.retain.retention.Ewc;
 import dev.retain.retention.Importance;
 import dev.retain.retention.L2SP;
 import dev.retain.retention.SynapticIntelligence;
+import dev.retain.tensor.Bfloat16;
 import dev.retain.util.AtomicFiles;
 import dev.retain.util.Json;
 import java.io.IOException;
@@ -182,15 +184,24 @@ public final class Recipe {
         }
         if (r.distillation != null) {
           Distillation.On on = Distillation.On.parse(r.distillation.on);
-          if (adapter != null) {
-            terms.add(new Distillation(r.distillation.weight, r.distillation.temperature, on, generalNames));
-          } else {
+          CausalLM teacher = null;
+          if (adapter == null) {
             // Full fine-tuning changes the base weights: the teacher is a frozen copy of the start.
-            CausalLM teacher = mode == Mode.TRAIN ? ModelLoader.load(cfg.model) : ModelLoader.random(model.config, cfg.seed,
+            teacher = mode == Mode.TRAIN ? ModelLoader.load(cfg.model) : ModelLoader.random(model.config, cfg.seed,
                 cfg.architecture.initializerRange);
             closeAtEnd.add(teacher);
-            terms.add(new Distillation(teacher, r.distillation.weight, r.distillation.temperature, on, generalNames));
           }
+          Distillation kd = new Distillation(teacher, r.distillation.weight, r.distillation.temperature, on, generalNames);
+          if (r.distillation.teacherPrecision.equals("bfloat16")) {
+            if (!Bfloat16.nativeOnThisCpu()) {
+              out.println("warning: retention.distillation.teacher_precision is bfloat16, but this CPU has no bfloat16 "
+                  + "matmul instructions (avx512_bf16, amx_bf16): libtorch emulates them, slower than float32");
+            }
+            Bfloat16Copies copies = Bfloat16Copies.of(teacher != null ? teacher : model);
+            closeAtEnd.add(copies);
+            kd = kd.withBfloat16Teacher(copies);
+          }
+          terms.add(kd);
         }
 
         // Live retention: probes every eval.every steps, and the retention budget acting on them.

@@ -108,6 +108,23 @@ class TrainMethodsTest {
   }
 
   @Test
+  void aBfloat16TeacherFromTheRunYamlForLoraAndFullFineTuning() throws Exception {
+    String lora = train("kd-lora-bf16", "lora={r: 4, alpha: 8, target_modules: [q_proj, v_proj]}",
+        "retention.distillation={weight: 0.5, teacher_precision: bfloat16}");
+    assertTrue(lora.contains("teacher: the base model (adapters off), its matmuls in bfloat16"), lora);
+    assertEquals(Set.of("kd"), loggedTerms("kd-lora-bf16"));
+    String full = train("kd-full-bf16", "retention.distillation={weight: 0.5, teacher_precision: bfloat16}");
+    assertTrue(full.contains("teacher: a frozen copy of the starting model, its matmuls in bfloat16"), full);
+    assertEquals(Set.of("kd"), loggedTerms("kd-full-bf16"));
+
+    Cli.Run bad = Cli.run("train", "--config", yaml.toString(), "--output", tmp.resolve("bad").toString(), "--set",
+        "retention.distillation={teacher_precision: bf16}");
+    assertEquals(2, bad.code(), bad.out() + bad.err());
+    assertTrue(bad.err().contains("retention.distillation.teacher_precision") && bad.err().contains("float32 or bfloat16"),
+        bad.err());
+  }
+
+  @Test
   void aLoraFineTuneChangesOnlyAdapterTensors() throws Exception {
     try (CausalLM model = Tiny.model(5)) {
       Map<String, float[]> base = new LinkedHashMap<>();

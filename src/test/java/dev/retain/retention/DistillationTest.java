@@ -13,6 +13,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.retain.data.Batch;
 import dev.retain.data.Packer;
+import dev.retain.model.Bfloat16Copies;
 import dev.retain.model.CausalLM;
 import dev.retain.model.Masks;
 import dev.retain.model.PackedInputs;
@@ -314,6 +315,62 @@ class DistillationTest {
       for (Parameter p : teacher.parameters().values()) {
         assertTrue(!p.trainable());
       }
+    }
+  }
+
+  /**
+   * The teacher on bfloat16 copies: value and gradients within a few percent of the float32 teacher's,
+   * small but not exactly zero for a student equal to the teacher, and the model back on float32 after.
+   */
+  @Test
+  void bfloat16TeacherStaysCloseToTheFloat32Teacher() {
+    Batch b = batchWithEmptyRow();
+    try (CausalLM model = Tiny.model(14); Bfloat16Copies copies = Bfloat16Copies.of(model)) {
+      TestLoRA lora = TestLoRA.attach(model.layers.get(1).vProj, 2, 2f, 0.5, 0.0, 5); // B = 0: student = teacher
+      lora.a.setTrainable(true);
+      lora.b.setTrainable(true);
+      List<Parameter> params = List.of(lora.a, lora.b);
+      Distillation f32 = new Distillation(0.7, 2, Distillation.On.ALL, Set.of());
+      Distillation bf = f32.withBfloat16Teacher(copies);
+      assertTrue(bf.describe().contains("bfloat16"), bf.describe());
+      double same = eval(bf, model, b, params).value();
+      assertTrue(same >= 0 && same < 1e-4, "student = teacher: " + same);
+
+      Support.set(lora.b, ramp((int) lora.b.data().size()));
+      float[] studentBefore = logits(model, b);
+      Support.Eval want = eval(f32, model, b, params);
+      Support.Eval got = eval(bf, model, b, params);
+      assertTrue(want.value() > 1e-3, "the student moved: " + want.value());
+      assertClose(want.value(), got.value(), 0.05, "KD value, bfloat16 teacher");
+      for (Parameter p : params) {
+        float[] w = want.grads().get(p.name());
+        float[] g = got.grads().get(p.name());
+        double scale = maxAbs(w);
+        for (int i = 0; i < w.length; i++) {
+          assertEquals(w[i], g[i], 0.05 * scale, p.name() + "[" + i + "]");
+        }
+      }
+      org.junit.jupiter.api.Assertions.assertArrayEquals(studentBefore, logits(model, b), "float32 and adapters back on");
+    }
+  }
+
+  static float[] ramp(int n) {
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      v[i] = 0.4f * (float) Math.sin(1.7 * i + 0.3);
+    }
+    return v;
+  }
+
+  @Test
+  void bfloat16CopiesMustBeOfTheTeacher() {
+    try (CausalLM teacher = Tiny.model(15); CausalLM model = Tiny.model(15); Bfloat16Copies ofModel = Bfloat16Copies.of(model)) {
+      assertThrows(IllegalArgumentException.class,
+          () -> new Distillation(teacher, 1, 2, Distillation.On.ALL, Set.of()).withBfloat16Teacher(ofModel));
+      TestLoRA.attach(teacher.layers.get(0).qProj, 2, 2f, 0.5, 0.5, 5);
+      Distillation kd = new Distillation(1, 2, Distillation.On.ALL, Set.of()).withBfloat16Teacher(ofModel);
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> eval(kd, teacher, batch(), List.of()));
+      assertTrue(e.getMessage().contains("another model"), e.getMessage());
     }
   }
 
