@@ -19,7 +19,8 @@ that the peer needs nothing but torch:
   EWC            (lambda / 2) * sum F (theta - theta*)^2 over every weight
   distillation   T^2 * weight * sum_p w_p KL(softmax(teacher/T) || softmax(student/T)), teacher = the
                  same model with the LoRA adapters switched off (lora_kd) or a frozen copy of the
-                 starting model (full_kd), under no_grad
+                 starting model (full_kd), under no_grad; lora_kd_bf16 runs that teacher under
+                 torch.autocast("cpu", dtype=torch.bfloat16), PyTorch's way to a bfloat16 teacher
 
 The token ids are the ones retain uses (SplitMix64 from the seed), so both sides train on the same
 data; initial weights are drawn from the same distributions (not the same values).
@@ -274,7 +275,8 @@ def matmul_gflops(torch, n=1024, repeats=15):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--case", required=True,
-                    choices=["full", "lora_qv", "lora_all", "lora_kd", "full_ewc", "full_kd", "eval", "generate"])
+                    choices=["full", "lora_qv", "lora_all", "lora_kd", "lora_kd_bf16", "full_ewc", "full_kd", "eval",
+                             "generate"])
     ap.add_argument("--config", required=True, help="config.json text or a path to one")
     ap.add_argument("--model-label", default="model")
     ap.add_argument("--batch", type=int, default=16)
@@ -327,7 +329,7 @@ def main():
     model, LoraLinear = build(torch, args, cfg)
     adapters = []
     case = args.case
-    if case in ("lora_qv", "lora_kd"):
+    if case in ("lora_qv", "lora_kd", "lora_kd_bf16"):
         adapters = apply_lora(model, LoraLinear, {"q_proj", "v_proj"}, args.lora_r, args.lora_alpha)
     elif case == "lora_all":
         adapters = apply_lora(model, LoraLinear,
@@ -400,8 +402,8 @@ def main():
             pen = pen * (args.ewc_lambda / 2)
             pen.item()
             loss = loss + pen
-        if case in ("lora_kd", "full_kd"):
-            with torch.no_grad():
+        if case in ("lora_kd", "lora_kd_bf16", "full_kd"):
+            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=case == "lora_kd_bf16"):
                 if teacher_model is not None:
                     teacher = teacher_model(ids, positions, mask)
                 else:
@@ -410,6 +412,7 @@ def main():
                     teacher = model(ids, positions, mask)
                     for ad in adapters:
                         ad.enabled = True
+            teacher = teacher.float()  # autocast's logits are bfloat16
             temp = args.kd_temperature
             log_q = F.log_softmax(logits / temp, dim=-1)
             log_p = F.log_softmax(teacher / temp, dim=-1)

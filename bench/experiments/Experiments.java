@@ -27,6 +27,10 @@
 //      what the step keeps (stepElements); run it with every free returned to the system at once,
 //      or the allocator's pooling hides what is live:
 //        MALLOC_MMAP_THRESHOLD_=65536 java -cp ... bench/experiments/Experiments.java base plan
+//   6. a distillation teacher's pass (CausalLM.targetLogits without autograd, loss at every position
+//      but the last) in float32 and on bfloat16 copies of the linear weights (Bfloat16Copies), and the
+//      same model's linear layers alone at the pass's shapes, each way: how much of the pass the
+//      linears are, and what bfloat16 saves.
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -86,6 +90,34 @@ public class Experiments {
     }
     if (args.length > 1 && args[1].contains("plan")) {
       planAtTargets(c, 16, 128);
+    }
+    if (args.length > 1 && args[1].contains("teacher")) {
+      teacherPass(c, 16, 128);
+    }
+  }
+
+  static void teacherPass(ModelConfig c, int b, int t) {
+    try (CausalLM model = ModelLoader.random(c, 1, 0.02);
+        dev.retain.model.Bfloat16Copies copies = dev.retain.model.Bfloat16Copies.of(model)) {
+      NDManager m = model.manager();
+      long[] ids = dev.retain.bench.Workload.syntheticIds(b, t, c.vocabSize, 5);
+      dev.retain.model.PackedInputs in = dev.retain.model.PackedInputs.of(m, t, ids, rowPositions(b, t), new int[b][t],
+          promptTargets(ids, b, t, 1.0));
+      JniUtils.setGradMode(false);
+      NDArray x = m.randomNormal(new Shape(b * t, c.hiddenSize));
+      NDArray xi = m.randomNormal(new Shape(b * t, c.intermediateSize));
+      NDArray xh = m.randomNormal(new Shape(in.count(), c.hiddenSize));
+      List<dev.retain.model.Linear> linears = new ArrayList<>(model.linears().values());
+      Body pass32 = () -> { try (NDScope s = new NDScope()) { s.suppressNotUsedWarning(); model.targetLogits(in); } };
+      Body pass16 = () -> { try (NDScope s = new NDScope()) { s.suppressNotUsedWarning(); copies.run(() -> model.targetLogits(in)); } };
+      Body lin32 = () -> { try (NDScope s = new NDScope()) { s.suppressNotUsedWarning();
+        linears.forEach(l -> l.forward(l.name.endsWith("down_proj") ? xi : x)); model.lmHead.forward(xh); } };
+      Body lin16 = () -> copies.run(() -> { try (NDScope s = new NDScope()) { s.suppressNotUsedWarning();
+        linears.forEach(l -> l.forward(l.name.endsWith("down_proj") ? xi : x)); model.lmHead.forward(xh); } return null; });
+      for (int round = 0; round < 3; round++) {
+        System.out.printf("teacher pass, %d of %d positions: float32 %.1f ms, bfloat16 copies %.1f ms; its linears alone: "
+            + "float32 %.1f ms, bfloat16 %.1f ms%n", in.count(), b * t, minMs(pass32), minMs(pass16), minMs(lin32), minMs(lin16));
+      }
     }
   }
 

@@ -10,6 +10,11 @@
 #
 # Env: STEPS (40), ROUNDS (2), CFGS ("naive lora distill ewc"), OUT (/tmp/train-ab). The jars must sit
 # in target/ (their manifests find the libraries in target/lib). Runs with tcmalloc as the launcher does.
+# A CFGS entry "a:b" runs config a with jar A and config b with jar B: an A/B of two settings on one jar,
+# e.g. the teacher's precision (bench/results/train-kd-bf16.txt):
+#   for c in distill all; do sed "s|'on': all|&\n    teacher_precision: bfloat16|; s|demo/$c\$|demo/$c-bf16|" \
+#     runs/demo/configs/$c.yaml > runs/demo/configs/$c-bf16.yaml; done
+#   CFGS="distill:distill-bf16 all:all-bf16" bench/experiments/train-ab.sh target/retain.jar target/retain.jar
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 a=${1:?jar A}; b=${2:?jar B}
@@ -19,10 +24,11 @@ tc=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
 [ -e "$tc" ] && export LD_PRELOAD=$tc TCMALLOC_LARGE_ALLOC_REPORT_THRESHOLD=1099511627776
 export OPT_OUT_TRACKING=true DJL_OFFLINE=true
 for round in $(seq 1 "$rounds"); do
-  for cfg in ${CFGS:-naive lora distill ewc}; do
-    [ -f "runs/demo/configs/$cfg.yaml" ] || { echo "runs/demo/configs/$cfg.yaml missing: run ./retain demo once" >&2; exit 2; }
+  for pair in ${CFGS:-naive lora distill ewc}; do
     for side in A B; do
-      jar=$a; [ $side = B ] && jar=$b
+      jar=$a; cfg=${pair%%:*}
+      [ $side = B ] && jar=$b && cfg=${pair##*:}
+      [ -f "runs/demo/configs/$cfg.yaml" ] || { echo "runs/demo/configs/$cfg.yaml missing: run ./retain demo once" >&2; exit 2; }
       run="$out/$cfg-$side-$round"
       t0=$(date +%s.%N)
       java -Xmx8g -Dai.djl.offline=true -Dretain.home="$PWD" -jar "$jar" train -c "runs/demo/configs/$cfg.yaml" \

@@ -14,6 +14,8 @@ public enum BenchCase {
   LORA_ALL("lora_all", "LoRA all-linear", true),
   /** LoRA q,v plus distillation from the base model (adapters off) on every row. */
   LORA_KD("lora_kd", "LoRA q,v + distillation", true),
+  /** As lora_kd with the teacher's linear layers on bfloat16 copies of the base weights. */
+  LORA_KD_BF16("lora_kd_bf16", "LoRA q,v + distillation, bfloat16 teacher", true),
   /** Full fine-tuning plus the EWC penalty over every weight. */
   FULL_EWC("full_ewc", "full + EWC", true),
   /**
@@ -50,7 +52,7 @@ public enum BenchCase {
 
   /** Whether the case trains LoRA adapters. */
   public boolean lora() {
-    return this == LORA_QV || this == LORA_ALL || this == LORA_KD;
+    return this == LORA_QV || this == LORA_ALL || this == LORA_KD || this == LORA_KD_BF16;
   }
 
   /** Every case, in table order. */

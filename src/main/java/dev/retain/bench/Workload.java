@@ -7,6 +7,7 @@ import ai.djl.training.GradientCollector;
 import dev.retain.data.Batch;
 import dev.retain.data.Packer;
 import dev.retain.eval.HeldOutLoss;
+import dev.retain.model.Bfloat16Copies;
 import dev.retain.model.CausalLM;
 import dev.retain.model.Generator;
 import dev.retain.model.ModelConfig;
@@ -120,6 +121,8 @@ public final class Workload implements AutoCloseable {
   /** The frozen copy of the starting model that full + distillation distils from (null otherwise). */
   private CausalLM teacher;
   private LoraModel lora;
+  /** bfloat16 copies of the base weights for lora_kd_bf16's teacher (null otherwise). */
+  private Bfloat16Copies bfloat16;
   private final List<LossTerm> terms = new ArrayList<>();
   private final Map<String, Parameter> trainable = new LinkedHashMap<>();
   private final Map<String, AdamW.Group> groups = new LinkedHashMap<>();
@@ -140,7 +143,7 @@ public final class Workload implements AutoCloseable {
     model = ModelLoader.random(config, s.seed(), 0.02);
     switch (kase) {
       case FULL, FULL_EWC, FULL_KD -> model.parameters().values().forEach(p -> p.setTrainable(true));
-      case LORA_QV, LORA_KD -> lora = Lora.apply(model, loraConfig(s, TargetModules.names("q_proj", "v_proj")), s.seed());
+      case LORA_QV, LORA_KD, LORA_KD_BF16 -> lora = Lora.apply(model, loraConfig(s, TargetModules.names("q_proj", "v_proj")), s.seed());
       case LORA_ALL -> lora = Lora.apply(model, loraConfig(s, TargetModules.allLinear()), s.seed());
       default -> { }
     }
@@ -153,6 +156,9 @@ public final class Workload implements AutoCloseable {
       terms.add(new Ewc(model, syntheticFisher(model, s.seed()), s.ewcLambda()));
     } else if (kase == BenchCase.LORA_KD) {
       terms.add(new Distillation(s.kdWeight(), s.kdTemperature(), Distillation.On.ALL, Set.of()));
+    } else if (kase == BenchCase.LORA_KD_BF16) {
+      bfloat16 = Bfloat16Copies.of(model);
+      terms.add(new Distillation(s.kdWeight(), s.kdTemperature(), Distillation.On.ALL, Set.of()).withBfloat16Teacher(bfloat16));
     } else if (kase == BenchCase.FULL_KD) {
       // as the recipe does for full fine-tuning: a second model with the starting weights, never trained
       teacher = ModelLoader.random(config, s.seed(), 0.02);
@@ -174,7 +180,7 @@ public final class Workload implements AutoCloseable {
   /** LoRA target short names of a case (empty for non-LoRA cases). */
   public static Set<String> loraTargets(BenchCase c) {
     return switch (c) {
-      case LORA_QV, LORA_KD -> Set.of("q_proj", "v_proj");
+      case LORA_QV, LORA_KD, LORA_KD_BF16 -> Set.of("q_proj", "v_proj");
       case LORA_ALL -> new LinkedHashSet<>(List.of(Flops.MODULES));
       default -> Set.of();
     };
@@ -432,7 +438,7 @@ public final class Workload implements AutoCloseable {
       case FULL, FULL_EWC -> Flops.trainFull(c, s.seq());
       case FULL_KD -> Flops.trainFull(c, s.seq()) + Flops.forward(c, s.seq());
       case LORA_QV, LORA_ALL -> Flops.trainLora(c, s.seq(), s.loraR(), loraTargets(kase));
-      case LORA_KD -> Flops.trainLora(c, s.seq(), s.loraR(), loraTargets(kase)) + Flops.forward(c, s.seq());
+      case LORA_KD, LORA_KD_BF16 -> Flops.trainLora(c, s.seq(), s.loraR(), loraTargets(kase)) + Flops.forward(c, s.seq());
       case EVAL -> Flops.forward(c, s.seq());
       case GENERATE -> Flops.generateMean(c, s.genPrompt(), s.genTokens());
     };
@@ -451,6 +457,9 @@ public final class Workload implements AutoCloseable {
     }
     if (teacher != null) {
       teacher.close();
+    }
+    if (bfloat16 != null) {
+      bfloat16.close();
     }
     model.close();
   }

@@ -33,7 +33,7 @@ final class BenchCommand implements Callable<Integer> {
       description = "2m, base, 25m, 50m, tiny, or a model folder / config.json (default ${DEFAULT-VALUE})")
   String model;
 
-  @Option(names = "--cases", split = ",", description = "cases to run (default all): full, lora_qv, lora_all, lora_kd, full_ewc, full_kd, eval, generate")
+  @Option(names = "--cases", split = ",", description = "cases to run (default all): full, lora_qv, lora_all, lora_kd, lora_kd_bf16, full_ewc, full_kd, eval, generate")
   List<String> cases;
 
   @Option(names = "--steps", defaultValue = "8", description = "timed steps per case (default ${DEFAULT-VALUE})")
@@ -171,7 +171,7 @@ final class BenchCommand implements Callable<Integer> {
       for (BenchCase c : profiled) {
         if (!c.training) {
           throw new Errors.UserException("--profile times the phases of a training step; '" + c.id
-              + "' is not a training case (use full, lora_qv, lora_all, lora_kd, full_ewc or full_kd)");
+              + "' is not a training case (use full, lora_qv, lora_all, lora_kd, lora_kd_bf16, full_ewc or full_kd)");
         }
       }
       Profile.run(setup, runner, profiled, runPeer, out, System.out);
