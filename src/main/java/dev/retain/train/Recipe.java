@@ -193,6 +193,9 @@ public final class Recipe {
           }
           Distillation kd = new Distillation(teacher, r.distillation.weight, r.distillation.temperature, on, generalNames);
           if (r.distillation.teacherPrecision.equals("bfloat16")) {
+            if (adapter != null) {
+              requireFrozenBase(cfg.training, model, adapterNames);
+            }
             if (!Bfloat16.nativeOnThisCpu()) {
               out.println("warning: retention.distillation.teacher_precision is bfloat16, but this CPU has no bfloat16 "
                   + "matmul instructions (avx512_bf16, amx_bf16): libtorch emulates them, slower than float32");
@@ -378,6 +381,30 @@ public final class Recipe {
     return f;
   }
 
+  /**
+   * With adapters, a bfloat16 teacher is the base model's linear layers as they were at the start:
+   * refuse it when a stage also trains base weights, since the teacher would then mix starting linears
+   * with current norms and embeddings.
+   */
+  static void requireFrozenBase(RunConfig.Training t, CausalLM model, Set<String> adapterNames) {
+    List<String> selections = new ArrayList<>();
+    if (t.stages.isEmpty()) {
+      selections.add(t.trainable != null ? t.trainable : "adapters");
+    } else {
+      t.stages.forEach(s -> selections.add(s.trainable != null ? s.trainable : "adapters"));
+    }
+    for (String what : selections) {
+      Set<String> chosen = ParamSelector.parse(what).select(model.allParameters().keySet(), adapterNames,
+          model.config.numLayers, model.config.tieWordEmbeddings);
+      chosen.removeAll(adapterNames);
+      if (!chosen.isEmpty()) {
+        throw new IllegalArgumentException("retention.distillation.teacher_precision: bfloat16 copies the base model's "
+            + "linear weights once, but '" + what + "' also trains base weights (e.g. " + chosen.iterator().next()
+            + "), so the teacher would mix starting and current weights; use teacher_precision: float32 here");
+      }
+    }
+  }
+
   static String protections(RunConfig cfg, Adapter adapter, List<LossTerm> terms) {
     List<String> p = new ArrayList<>();
     if (cfg.data.replay.schedule != RunConfig.ReplayKind.NONE) {
@@ -434,7 +461,15 @@ public final class Recipe {
     if (!Files.exists(saved)) {
       return;
     }
-    Map<String, Object> before = flatten(new org.yaml.snakeyaml.Yaml().load(Files.readString(saved)), "");
+    // Read the saved file as today's code reads a config, so that a key added since it was written
+    // (a new option with its default) does not count as a change; keep the raw text if it no longer binds.
+    String savedText;
+    try {
+      savedText = ConfigBinder.toYaml(ConfigBinder.load(saved, RunConfig.class));
+    } catch (dev.retain.config.ConfigException e) {
+      savedText = Files.readString(saved);
+    }
+    Map<String, Object> before = flatten(new org.yaml.snakeyaml.Yaml().load(savedText), "");
     Map<String, Object> now = flatten(new org.yaml.snakeyaml.Yaml().load(ConfigBinder.toYaml(cfg)), "");
     List<String> changed = new ArrayList<>();
     Set<String> keys = new java.util.TreeSet<>(before.keySet());

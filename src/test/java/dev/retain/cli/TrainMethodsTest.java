@@ -122,6 +122,32 @@ class TrainMethodsTest {
     assertEquals(2, bad.code(), bad.out() + bad.err());
     assertTrue(bad.err().contains("retention.distillation.teacher_precision") && bad.err().contains("float32 or bfloat16"),
         bad.err());
+    Cli.Run none = Cli.run("train", "--config", yaml.toString(), "--output", tmp.resolve("none").toString(), "--set",
+        "retention.distillation={teacher_precision: null}");
+    assertEquals(2, none.code(), none.out() + none.err());
+    assertTrue(none.err().contains("retention.distillation.teacher_precision"), none.err());
+
+    // With adapters, a stage that also trains base weights would give a teacher of mixed weights.
+    Cli.Run mixed = Cli.run("train", "--config", yaml.toString(), "--output", tmp.resolve("mixed").toString(),
+        "--set", "lora={r: 4, alpha: 8, target_modules: [q_proj, v_proj]}",
+        "--set", "retention.distillation={weight: 0.5, teacher_precision: bfloat16}",
+        "--set", "training.stages=[{trainable: adapters, epochs: 1}, {trainable: adapters+norm, epochs: 1}]");
+    assertTrue(mixed.code() != 0, mixed.out() + mixed.err());
+    assertTrue(mixed.err().contains("adapters+norm") && mixed.err().contains("teacher_precision: float32"), mixed.err());
+  }
+
+  /** A run.yaml written before an option existed resumes: the missing key reads as its default. */
+  @Test
+  void resumeAcceptsARunYamlWithoutAKeyAddedSince() throws Exception {
+    train("old", "retention.distillation={weight: 0.5}", "training.max_steps=2", "training.checkpoint_every=1");
+    Path saved = tmp.resolve("old/run.yaml");
+    String text = Files.readString(saved);
+    assertTrue(text.contains("teacher_precision: float32"), text);
+    Files.writeString(saved, text.replaceAll("(?m)^ *teacher_precision: float32\\R", ""));
+    Cli.Run r = Cli.run("train", "--config", yaml.toString(), "--output", tmp.resolve("old").toString(), "--resume",
+        "--set", "retention.distillation={weight: 0.5}", "--set", "training.max_steps=4", "--set", "training.checkpoint_every=1");
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("resuming from"), r.out());
   }
 
   @Test
