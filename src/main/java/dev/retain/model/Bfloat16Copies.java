@@ -1,9 +1,7 @@
 package dev.retain.model;
 
 import dev.retain.tensor.Bfloat16;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -28,10 +26,13 @@ public final class Bfloat16Copies implements AutoCloseable {
   private Bfloat16Copies(CausalLM model) {
     this.model = model;
     kernel = new Bfloat16(model.manager());
-    List<Linear> linears = new ArrayList<>(model.linears().values());
-    linears.add(model.lmHead);
-    for (Linear lin : linears) {
-      copies.put(lin, kernel.keep(lin.weight.data()));
+    try {
+      for (Linear lin : model.linearsWithHead()) {
+        copies.put(lin, kernel.keep(lin.weight.data()));
+      }
+    } catch (RuntimeException e) {
+      kernel.close();
+      throw e;
     }
   }
 

@@ -134,6 +134,13 @@ public final class CausalLM implements AutoCloseable {
     return m;
   }
 
+  /** Every decoder projection, then the output head (which may wrap the tied embedding). */
+  public List<Linear> linearsWithHead() {
+    List<Linear> all = new ArrayList<>(linears().values());
+    all.add(lmHead);
+    return all;
+  }
+
   /** Switches every adapter (LoRA, bottleneck) on or off; off gives the base model's function. */
   public void setAdaptersEnabled(boolean enabled) {
     for (Layer l : layers) {

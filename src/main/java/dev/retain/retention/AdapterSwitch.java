@@ -22,9 +22,7 @@ final class AdapterSwitch {
   /** Records the current switches of every adapter of {@code model}. */
   static AdapterSwitch of(CausalLM model) {
     AdapterSwitch s = new AdapterSwitch();
-    List<Linear> linears = new ArrayList<>(model.linears().values());
-    linears.add(model.lmHead);
-    for (Linear lin : linears) {
+    for (Linear lin : model.linearsWithHead()) {
       if (lin.adapter() != null) {
         s.linear.add(lin.adapter());
         s.linearOn.add(lin.adapter().enabled());

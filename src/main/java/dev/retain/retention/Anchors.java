@@ -78,9 +78,7 @@ final class Anchors implements AutoCloseable {
     Map<String, Parameter> all = model.allParameters();
     Map<String, LinearAdapter> ad = new LinkedHashMap<>();
     Set<String> ap = new HashSet<>();
-    List<Linear> linears = new ArrayList<>(model.linears().values());
-    linears.add(model.lmHead);
-    for (Linear lin : linears) {
+    for (Linear lin : model.linearsWithHead()) {
       LinearAdapter a = lin.adapter();
       if (a != null) {
         ad.put(lin.weight.name(), a);

@@ -13,6 +13,8 @@ import dev.retain.model.safetensors.SafetensorsFile;
 import dev.retain.tensor.Backend;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A model's pass on bfloat16 copies of its linear weights, against the numpy reference in float64
@@ -20,9 +22,11 @@ import org.junit.jupiter.api.Test;
  */
 class Bfloat16CopiesTest {
 
-  @Test
-  void logitsStayCloseToTheReferenceWithBiasesATiedHeadAndMultiQueryAttention() throws Exception {
-    Path dir = Path.of("src/test/resources/arch/qwen2");
+  /** gqa: an untied head and grouped queries; tied: the head is the embedding; qwen2: biases on q, k, v. */
+  @ParameterizedTest
+  @ValueSource(strings = {"gqa", "tied", "qwen2"})
+  void logitsStayCloseToTheNumpyReference(String variant) throws Exception {
+    Path dir = Path.of("src/test/resources/arch", variant);
     long[] ids;
     float[] want;
     try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("expected.safetensors"))) {
@@ -48,7 +52,8 @@ class Bfloat16CopiesTest {
       }
       assertTrue(errFloat32 < 1e-4 * Math.max(1, spread), "float32: " + errFloat32);
       assertTrue(errBfloat16 > 10 * errFloat32, "the run used the bfloat16 copies: " + errBfloat16);
-      assertTrue(errBfloat16 < 0.01 * spread, "bfloat16 logits within 1% of the largest: " + errBfloat16 + " of " + spread);
+      // Measured: 0.68% (gqa), 0.40% (tied), 0.41% (qwen2) of the largest logit.
+      assertTrue(errBfloat16 < 0.008 * spread, "bfloat16 logits within 0.8% of the largest: " + errBfloat16 + " of " + spread);
     }
   }
 

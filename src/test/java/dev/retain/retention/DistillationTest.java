@@ -1,6 +1,7 @@
 package dev.retain.retention;
 
 import static dev.retain.retention.Support.assertClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -287,7 +288,7 @@ class DistillationTest {
         assertEquals(b.targetTokens() * vocab, got.length, "the teacher's logits are the target positions'");
       }
       float[] studentAfter = logits(model, b);
-      org.junit.jupiter.api.Assertions.assertArrayEquals(studentBefore, studentAfter);
+      assertArrayEquals(studentBefore, studentAfter);
       assertTrue(!off.enabled(), "an adapter that was off stays off");
     }
   }
@@ -338,8 +339,14 @@ class DistillationTest {
 
       Support.set(lora.b, ramp((int) lora.b.data().size()));
       float[] studentBefore = logits(model, b);
+      // Exactly the KL to the bfloat16 teacher's logits: the base model on the copies, adapters off.
+      model.setAdaptersEnabled(false);
+      float[] teacher16 = NoGrad.get(() -> copies.run(() -> logits(model, b)));
+      model.setAdaptersEnabled(true);
+      double exact = kl(studentBefore, teacher16, b, model.config.vocabSize, 2, 0.7, Set.of(0, 1, 2, 3));
       Support.Eval want = eval(f32, model, b, params);
       Support.Eval got = eval(bf, model, b, params);
+      assertClose(exact, got.value(), 1e-4, "KD value against the bfloat16 teacher's logits");
       assertTrue(want.value() > 1e-3, "the student moved: " + want.value());
       assertClose(want.value(), got.value(), 0.05, "KD value, bfloat16 teacher");
       for (Parameter p : params) {
@@ -350,7 +357,7 @@ class DistillationTest {
           assertEquals(w[i], g[i], 0.05 * scale, p.name() + "[" + i + "]");
         }
       }
-      org.junit.jupiter.api.Assertions.assertArrayEquals(studentBefore, logits(model, b), "float32 and adapters back on");
+      assertArrayEquals(studentBefore, logits(model, b), "float32 and adapters back on");
     }
   }
 

@@ -13,7 +13,10 @@ import org.junit.jupiter.api.Test;
 /** The bfloat16 linear against products of bfloat16-rounded inputs summed here in double, then rounded. */
 class Bfloat16Test {
 
-  /** float32 -> bfloat16 -> float32 with round-to-nearest-even, as libtorch converts (finite values). */
+  /**
+   * float32 -> bfloat16 -> float32 with round-to-nearest-even, as libtorch converts (finite values).
+   * Written out here rather than taken from HalfFloats, so the check does not lean on retain's own code.
+   */
   static double bf16(float f) {
     int bits = Float.floatToRawIntBits(f);
     int rounded = bits + 0x7FFF + ((bits >>> 16) & 1);
