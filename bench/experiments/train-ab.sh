@@ -37,15 +37,16 @@ for round in $(seq 1 "$rounds"); do
       python3 - "$run/metrics.jsonl" "$cfg" "$side" "$round" "$t0" "$t1" <<'PY'
 import json, sys
 f, cfg, side, rnd, t0, t1 = sys.argv[1:]
-tps, loss = [], None
+tps, loss, kd = [], None, None
 for line in open(f):
     d = json.loads(line)
     if d.get("kind") == "train":
         loss = d["loss"]
+        kd = d.get("terms", {}).get("kd")
         if d["step"] > 10:
             tps.append(d["tokens_per_s"])
 print(f"{cfg:8s} {side} round {rnd}: {sum(tps) / len(tps):8.1f} target tok/s  final loss {loss:.6f}  "
-      f"wall {float(t1) - float(t0):6.1f} s", flush=True)
+      + (f"kd {kd:.6f}  " if kd is not None else "") + f"wall {float(t1) - float(t0):6.1f} s", flush=True)
 PY
     done
   done

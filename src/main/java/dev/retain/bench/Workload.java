@@ -154,11 +154,13 @@ public final class Workload implements AutoCloseable {
     }
     if (kase == BenchCase.FULL_EWC) {
       terms.add(new Ewc(model, syntheticFisher(model, s.seed()), s.ewcLambda()));
-    } else if (kase == BenchCase.LORA_KD) {
-      terms.add(new Distillation(s.kdWeight(), s.kdTemperature(), Distillation.On.ALL, Set.of()));
-    } else if (kase == BenchCase.LORA_KD_BF16) {
-      bfloat16 = Bfloat16Copies.of(model);
-      terms.add(new Distillation(s.kdWeight(), s.kdTemperature(), Distillation.On.ALL, Set.of()).withBfloat16Teacher(bfloat16));
+    } else if (kase == BenchCase.LORA_KD || kase == BenchCase.LORA_KD_BF16) {
+      Distillation kd = new Distillation(s.kdWeight(), s.kdTemperature(), Distillation.On.ALL, Set.of());
+      if (kase == BenchCase.LORA_KD_BF16) {
+        bfloat16 = Bfloat16Copies.of(model);
+        kd = kd.withBfloat16Teacher(bfloat16);
+      }
+      terms.add(kd);
     } else if (kase == BenchCase.FULL_KD) {
       // as the recipe does for full fine-tuning: a second model with the starting weights, never trained
       teacher = ModelLoader.random(config, s.seed(), 0.02);

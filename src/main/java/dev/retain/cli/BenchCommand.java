@@ -143,6 +143,10 @@ final class BenchCommand implements Callable<Integer> {
         which.add(BenchCase.of(c));
       }
     }
+    if (which.contains(BenchCase.LORA_KD_BF16) && !dev.retain.tensor.Bfloat16.nativeOnThisCpu()) {
+      System.err.println("warning: this CPU has no bfloat16 matmul instructions (avx512_bf16, amx_bf16); libtorch "
+          + "emulates them, so lora_kd_bf16 will be slower than lora_kd here");
+    }
     String py = python != null ? python : Runner.defaultPython();
     Path script = peerScript != null ? peerScript : Runner.defaultPeerScript();
 
@@ -171,7 +175,8 @@ final class BenchCommand implements Callable<Integer> {
       for (BenchCase c : profiled) {
         if (!c.training) {
           throw new Errors.UserException("--profile times the phases of a training step; '" + c.id
-              + "' is not a training case (use full, lora_qv, lora_all, lora_kd, lora_kd_bf16, full_ewc or full_kd)");
+              + "' is not a training case (use one of " + String.join(", ",
+              BenchCase.all().stream().filter(k -> k.training).map(k -> k.id).toList()) + ")");
         }
       }
       Profile.run(setup, runner, profiled, runPeer, out, System.out);
