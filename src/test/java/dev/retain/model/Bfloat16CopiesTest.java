@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.retain.model.safetensors.SafetensorsFile;
 import dev.retain.tensor.Backend;
@@ -54,6 +56,35 @@ class Bfloat16CopiesTest {
       assertTrue(errBfloat16 > 10 * errFloat32, "the run used the bfloat16 copies: " + errBfloat16);
       // Measured: 0.68% (gqa), 0.40% (tied), 0.41% (qwen2) of the largest logit.
       assertTrue(errBfloat16 < 0.008 * spread, "bfloat16 logits within 0.8% of the largest: " + errBfloat16 + " of " + spread);
+    }
+  }
+
+  /** Each pass's results (the module's outputs among them) close with the pass's scope: nothing piles up. */
+  @Test
+  void repeatedPassesLeaveNoArraysOpen() {
+    try (CausalLM model = ModelLoader.random(ModelConfig.fromJson(ModelConfig.llamaJson(64, 32, 64, 2, 4, 2), "t"), 4, 0.1);
+        NDManager m = model.manager().newSubManager(); Bfloat16Copies copies = Bfloat16Copies.of(model)) {
+      NDArray input = m.create(new long[] {1, 5, 9, 12, 3, 7}, new Shape(2, 3));
+      boolean was = JniUtils.isGradMode();
+      JniUtils.setGradMode(false);
+      try {
+        int[] open = new int[2];
+        for (int i = 0; i < 20; i++) {
+          try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            copies.run(() -> model.logits(input)).toFloatArray();
+          }
+          if (i == 1) {
+            open[0] = m.getManagedArrays().size();
+            open[1] = model.manager().getManagedArrays().size();
+          }
+        }
+        assertEquals(open[0], m.getManagedArrays().size(), "arrays open in the inputs' manager");
+        assertEquals(open[1], model.manager().getManagedArrays().size(), "arrays open in the model's manager");
+        assertEquals(1, open[0], "only the input");
+      } finally {
+        JniUtils.setGradMode(was);
+      }
     }
   }
 
