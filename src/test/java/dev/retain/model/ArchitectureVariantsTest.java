@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.retain.model.safetensors.SafetensorsFile;
-import java.nio.file.Path;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -19,16 +17,11 @@ class ArchitectureVariantsTest {
   @ParameterizedTest
   @ValueSource(strings = {"gqa", "tied", "qwen2"})
   void matchesNumpyReference(String variant) throws Exception {
-    Path dir = Path.of("src/test/resources/arch", variant);
-    long[] ids;
-    float[] logits;
-    float[] loss;
-    try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("expected.safetensors"))) {
-      ids = f.readLongs("input_ids");
-      logits = f.readFloats("logits");
-      loss = f.readFloats("loss_per_token");
-    }
-    try (CausalLM model = ModelLoader.load(dir); NDManager m = model.manager().newSubManager()) {
+    ArchFixture fx = ArchFixture.load(variant);
+    long[] ids = fx.ids();
+    float[] logits = fx.logits();
+    float[] loss = fx.loss();
+    try (CausalLM model = ModelLoader.load(fx.dir()); NDManager m = model.manager().newSubManager()) {
       switch (variant) {
         case "gqa" -> assertEquals(2, model.config.kvGroups());
         case "tied" -> assertEquals(model.embedTokens, model.lmHead.weight);

@@ -11,9 +11,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
-import dev.retain.model.safetensors.SafetensorsFile;
 import dev.retain.tensor.Backend;
-import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -28,17 +26,12 @@ class Bfloat16CopiesTest {
   @ParameterizedTest
   @ValueSource(strings = {"gqa", "tied", "qwen2"})
   void logitsStayCloseToTheNumpyReference(String variant) throws Exception {
-    Path dir = Path.of("src/test/resources/arch", variant);
-    long[] ids;
-    float[] want;
-    try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("expected.safetensors"))) {
-      ids = f.readLongs("input_ids");
-      want = f.readFloats("logits");
-    }
-    try (CausalLM model = ModelLoader.load(dir); NDManager m = model.manager().newSubManager();
+    ArchFixture fx = ArchFixture.load(variant);
+    float[] want = fx.logits();
+    try (CausalLM model = ModelLoader.load(fx.dir()); NDManager m = model.manager().newSubManager();
         Bfloat16Copies copies = Bfloat16Copies.of(model)) {
       assertEquals(model.linears().size() + 1, copies.size(), "every projection and the head");
-      NDArray input = m.create(ids, new Shape(2, ids.length / 2));
+      NDArray input = m.create(fx.ids(), new Shape(2, fx.ids().length / 2));
       float[] before = model.logits(input).toFloatArray();
       float[] low = copies.run(() -> model.logits(input)).toFloatArray();
       float[] after = model.logits(input).toFloatArray();
