@@ -13,7 +13,7 @@ import java.util.function.Supplier;
  * weights in float32.
  *
  * <p>A distillation teacher only ranks the next token; in bfloat16 its logits move by 0.4-0.7% of the
- * largest logit (the test models and retain-base; Bfloat16CopiesTest holds it under 1%). That is why
+ * largest logit (the test models and retain-base; Bfloat16CopiesTest holds it under 0.8%). That is why
  * this is an option and float32 the default: with it, the KL to a student equal to the teacher is
  * small but not zero.
  */
