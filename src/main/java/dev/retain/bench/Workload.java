@@ -388,7 +388,7 @@ public final class Workload implements AutoCloseable {
       NDArray loss = ce;
       StepContext ctx = new StepContext(step, model, batch, in, logits, trainable, s.lr());
       for (LossTerm term : terms) {
-        NDArray v = term.loss(ctx);
+        NDArray v = LossTerm.scopedLoss(term, ctx);
         if (v != null) {
           float value = v.getFloat();
           check(term.name(), value);

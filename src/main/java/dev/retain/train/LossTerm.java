@@ -1,6 +1,7 @@
 package dev.retain.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 import java.util.Map;
 import java.util.Set;
 
@@ -23,6 +24,30 @@ public interface LossTerm {
    * or null for none. Called inside the gradient collector and the step's scope.
    */
   NDArray loss(StepContext ctx);
+
+  /**
+   * {@code term.loss(ctx)} in a scope of its own, as the trainer calls it: whatever the term made that
+   * autograd does not keep (a teacher's logits and layer outputs, a KL's intermediates, a penalty's
+   * per-weight products) is freed as soon as the value exists, not at the step's end; the value moves
+   * to the caller's scope. libtorch keeps what the backward needs by its own references, as with the
+   * decoder's per-layer scopes.
+   */
+  static NDArray scopedLoss(LossTerm term, StepContext ctx) {
+    NDArray v;
+    NDScope scope = new NDScope();
+    try {
+      v = term.loss(ctx);
+      if (v != null) {
+        NDScope.unregister(v);
+      }
+    } finally {
+      scope.close();
+    }
+    if (v != null) {
+      NDScope.register(v);
+    }
+    return v;
+  }
 
   /** After backward of a micro-batch, with gradients available (SI reads them). */
   default void afterBackward(StepContext ctx) {}

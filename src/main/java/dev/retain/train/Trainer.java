@@ -395,7 +395,7 @@ public final class Trainer {
       StepContext ctx = new StepContext(state.step, model, batch, in, logits, trainable, lr);
       Map<String, Float> termValues = new LinkedHashMap<>();
       for (LossTerm term : s.terms()) {
-        NDArray v = term.loss(ctx);
+        NDArray v = LossTerm.scopedLoss(term, ctx);
         if (v != null) {
           float scale = (float) (termScale.getOrDefault(term.name(), 1.0) / cfg.gradAccum);
           NDArray scaled = scale == 1f ? v : v.mul(Consts.of(scale));
