@@ -30,7 +30,10 @@
 //   6. a distillation teacher's pass (CausalLM.targetLogits without autograd, loss at every position
 //      but the last) in float32 and on bfloat16 copies of the linear weights (Bfloat16Copies), and the
 //      same model's linear layers alone at the pass's shapes, each way: how much of the pass the
-//      linears are, and what bfloat16 saves.
+//      linears are, and what bfloat16 saves. Then the resident memory a frozen teacher adds: in
+//      float32, with switchable bfloat16 copies next to it (Bfloat16Copies.of), and with copies that
+//      replace its float32 linear weights (Bfloat16Copies.replacing); run it with every free returned
+//      at once (MALLOC_MMAP_THRESHOLD_=65536, as for experiment 5) so that freed weights show.
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -93,6 +96,23 @@ public class Experiments {
     }
     if (args.length > 1 && args[1].contains("teacher")) {
       teacherPass(c, 16, 128);
+      teacherMemory(c);
+    }
+  }
+
+  static void teacherMemory(ModelConfig c) {
+    for (boolean replace : new boolean[] {false, true}) {
+      long before = ProcStatus.rss();
+      try (CausalLM teacher = ModelLoader.random(c, 1, 0.02)) {
+        long loaded = ProcStatus.rss();
+        try (dev.retain.model.Bfloat16Copies copies = replace ? dev.retain.model.Bfloat16Copies.replacing(teacher)
+            : dev.retain.model.Bfloat16Copies.of(teacher)) {
+          long after = ProcStatus.rss();
+          System.out.printf("frozen teacher: float32 %+d MiB; %s %+d MiB (%d MiB in all)%n", (loaded - before) >> 20,
+              replace ? "bfloat16 copies replacing its linears" : "bfloat16 copies next to them", (after - loaded) >> 20,
+              (after - before) >> 20);
+        }
+      }
     }
   }
 
@@ -114,7 +134,7 @@ public class Experiments {
         linears.forEach(l -> l.forward(l.name.endsWith("down_proj") ? xi : x)); model.lmHead.forward(xh); } };
       Body lin16 = () -> copies.run(() -> { try (NDScope s = new NDScope()) { s.suppressNotUsedWarning();
         linears.forEach(l -> l.forward(l.name.endsWith("down_proj") ? xi : x)); model.lmHead.forward(xh); } return null; });
-      for (int round = 0; round < 3; round++) {
+      for (int round = 0; round < (Boolean.getBoolean("memoryOnly") ? 0 : 3); round++) {
         System.out.printf("teacher pass, %d of %d positions: float32 %.1f ms, bfloat16 copies %.1f ms; its linears alone: "
             + "float32 %.1f ms, bfloat16 %.1f ms%n", in.count(), b * t, minMs(pass32), minMs(pass16), minMs(lin32), minMs(lin16));
       }

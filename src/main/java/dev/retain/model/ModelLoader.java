@@ -9,6 +9,7 @@ import dev.retain.model.safetensors.SafetensorsCheckpoint;
 import dev.retain.model.safetensors.SafetensorsException;
 import dev.retain.model.safetensors.TensorInfo;
 import dev.retain.tensor.Backend;
+import dev.retain.tensor.Host;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -146,7 +147,9 @@ public final class ModelLoader {
   }
 
   static Parameter newParameter(NDManager manager, String name, float[] data, long[] shape) {
-    NDArray a = manager.create(data, new Shape(shape));
+    // In libtorch's own memory (not DJL's create, whose direct buffer waits for a garbage collection):
+    // a weight replaced or freed later (bfloat16 copies, a merge) gives its memory back at once.
+    NDArray a = Host.of(manager, data, new Shape(shape));
     NDScope.unregister(a);
     return new Parameter(name, a);
   }

@@ -200,7 +200,9 @@ public final class Recipe {
               out.println("warning: retention.distillation.teacher_precision is bfloat16, but this CPU has no bfloat16 "
                   + "matmul instructions (avx512_bf16, amx_bf16): libtorch emulates them, slower than float32");
             }
-            Bfloat16Copies copies = Bfloat16Copies.of(teacher != null ? teacher : model);
+            // The frozen copy (full fine-tuning) keeps only its bfloat16 linears; with adapters the
+            // base weights are the student's too, so the copies sit next to them.
+            Bfloat16Copies copies = teacher != null ? Bfloat16Copies.replacing(teacher) : Bfloat16Copies.of(model);
             closeAtEnd.add(copies);
             kd = kd.withBfloat16Teacher(copies);
           }

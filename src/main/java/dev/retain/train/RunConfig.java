@@ -108,9 +108,10 @@ public class RunConfig implements Validatable {
     @Doc("weight of the distillation term next to CE") @Range(min = 0) public double weight = 0.5;
     @Doc("softmax temperature T") @Range(min = 0, minExclusive = true) public double temperature = 2.0;
     @Doc("which rows: all, general (replay rows) or domain") public String on = "all";
-    @Doc("the teacher's linear layers: float32 (exact), or bfloat16 (on copies of their weights, which add half the "
-        + "weights' float32 size; on CPUs with AVX512-BF16 or AMX the teacher's pass takes 27-42% less time and "
-        + "its logits move by about 0.5% of the largest)")
+    @Doc("the teacher's linear layers: float32 (exact), or bfloat16 (on copies of their weights: with adapters they "
+        + "add half the base linears' float32 size, with full fine-tuning they replace the frozen teacher's float32 "
+        + "linears and halve them; on CPUs with AVX512-BF16 the teacher's pass takes 27-42% less time and its logits "
+        + "move by about 0.5% of the largest)")
     public String teacherPrecision = "float32";
   }
 

@@ -81,6 +81,53 @@ class Bfloat16CopiesTest {
     }
   }
 
+  /**
+   * A frozen teacher whose weights the copies replace computes exactly what the switchable copies of
+   * an identical model compute; its float32 linear weights are gone (a tied head's stays, the lookup
+   * reads it), and once the copies close the float32 path refuses to run instead of reading zeros.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"gqa", "tied"})
+  void replacingAFrozenModelsWeightsGivesTheSameLogitsAndFreesFloat32(String variant) throws Exception {
+    ArchFixture fx = ArchFixture.load(variant);
+    try (CausalLM a = ModelLoader.load(fx.dir()); CausalLM b = ModelLoader.load(fx.dir());
+        NDManager m = a.manager().newSubManager(); Bfloat16Copies switchable = Bfloat16Copies.of(a)) {
+      NDArray input = m.create(fx.ids(), new Shape(2, fx.ids().length / 2));
+      float[] embedding = b.embedTokens.data().toFloatArray();
+      boolean was = JniUtils.isGradMode();
+      JniUtils.setGradMode(false);
+      try {
+        float[] want = switchable.run(() -> a.logits(input)).toFloatArray();
+        Bfloat16Copies replacing = Bfloat16Copies.replacing(b);
+        NDArray inputB = b.manager().create(fx.ids(), new Shape(2, fx.ids().length / 2));
+        assertArrayEquals(want, b.logits(inputB).toFloatArray(), "the same bfloat16 pass");
+        Linear q = b.layers.get(0).qProj;
+        assertEquals(a.layers.get(0).qProj.weight.data().getShape(), q.weight.data().getShape(), "shapes still read right");
+        assertEquals(0f, q.weight.data().abs().sum().getFloat(), 0f, "the float32 weight is gone");
+        assertArrayEquals(embedding, b.embedTokens.data().toFloatArray(), "the embedding stays");
+        replacing.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> b.logits(inputB));
+        assertTrue(e.getMessage().contains("freed"), e.getMessage());
+      } finally {
+        JniUtils.setGradMode(was);
+      }
+    }
+  }
+
+  @Test
+  void replacingRefusesAModelThatTrainsOrHasAdapters() {
+    try (CausalLM model = ModelLoader.random(ModelConfig.fromJson(ModelConfig.llamaJson(64, 32, 64, 2, 4, 2), "t"), 6, 0.1)) {
+      model.norm.setTrainable(true);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Bfloat16Copies.replacing(model));
+      assertTrue(e.getMessage().contains("model.norm.weight"), e.getMessage());
+      model.norm.setTrainable(false);
+      dev.retain.peft.lora.Lora.apply(model, dev.retain.peft.lora.LoraConfig.defaults(), 5, null);
+      model.allParameters().values().forEach(p -> p.setTrainable(false));
+      e = assertThrows(IllegalArgumentException.class, () -> Bfloat16Copies.replacing(model));
+      assertTrue(e.getMessage().contains("q_proj has one"), e.getMessage());
+    }
+  }
+
   @Test
   void refusesAPassWhileAutogradRecordsAndRestoresFloat32() {
     try (CausalLM model = ModelLoader.random(ModelConfig.fromJson(ModelConfig.llamaJson(64, 32, 64, 2, 4, 2), "t"), 3, 0.1);
