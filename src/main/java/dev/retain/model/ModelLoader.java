@@ -1,15 +1,11 @@
 package dev.retain.model;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.Shape;
 import dev.retain.model.safetensors.DType;
 import dev.retain.model.safetensors.SafetensorsCheckpoint;
 import dev.retain.model.safetensors.SafetensorsException;
 import dev.retain.model.safetensors.TensorInfo;
 import dev.retain.tensor.Backend;
-import dev.retain.tensor.Host;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -105,7 +101,7 @@ public final class ModelLoader {
         if (!info.dtype().isFloatingPoint()) {
           throw new SafetensorsException(dir + ": tensor '" + name + "' has dtype " + info.dtype() + "; model weights must be F32, F16 or BF16");
         }
-        params.put(name, newParameter(manager, name, ckpt.readFloats(name), e.getValue()));
+        params.put(name, Parameter.of(manager, name, ckpt.readFloats(name), e.getValue()));
       }
       return new CausalLM(config, manager, params);
     } catch (IOException | RuntimeException e) {
@@ -121,22 +117,27 @@ public final class ModelLoader {
    */
   public static CausalLM random(ModelConfig config, long seed, double initStd) {
     NDManager manager = Backend.newManager();
-    SplittableRandom rng = new SplittableRandom(seed);
-    Map<String, Parameter> params = new LinkedHashMap<>();
-    for (Map.Entry<String, long[]> e : expectedShapes(config).entrySet()) {
-      String name = e.getKey();
-      long n = Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
-      float[] data = new float[Math.toIntExact(n)];
-      if (name.endsWith("layernorm.weight") || name.equals("model.norm.weight")) {
-        Arrays.fill(data, 1f);
-      } else if (!name.endsWith(".bias")) {
-        for (int i = 0; i < data.length; i++) {
-          data[i] = (float) (gaussian(rng) * initStd);
+    try {
+      SplittableRandom rng = new SplittableRandom(seed);
+      Map<String, Parameter> params = new LinkedHashMap<>();
+      for (Map.Entry<String, long[]> e : expectedShapes(config).entrySet()) {
+        String name = e.getKey();
+        long n = Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
+        float[] data = new float[Math.toIntExact(n)];
+        if (name.endsWith("layernorm.weight") || name.equals("model.norm.weight")) {
+          Arrays.fill(data, 1f);
+        } else if (!name.endsWith(".bias")) {
+          for (int i = 0; i < data.length; i++) {
+            data[i] = (float) (gaussian(rng) * initStd);
+          }
         }
+        params.put(name, Parameter.of(manager, name, data, e.getValue()));
       }
-      params.put(name, newParameter(manager, name, data, e.getValue()));
+      return new CausalLM(config, manager, params);
+    } catch (RuntimeException e) {
+      manager.close();
+      throw e;
     }
-    return new CausalLM(config, manager, params);
   }
 
   private static double gaussian(SplittableRandom rng) {
@@ -144,14 +145,6 @@ public final class ModelLoader {
     double u1 = 1.0 - rng.nextDouble();
     double u2 = rng.nextDouble();
     return Math.sqrt(-2.0 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
-  }
-
-  static Parameter newParameter(NDManager manager, String name, float[] data, long[] shape) {
-    // In libtorch's own memory (not DJL's create, whose direct buffer waits for a garbage collection):
-    // a weight replaced or freed later (bfloat16 copies, a merge) gives its memory back at once.
-    NDArray a = Host.of(manager, data, new Shape(shape));
-    NDScope.unregister(a);
-    return new Parameter(name, a);
   }
 
   /** The dtype a model folder stores its weights in, used to save a tuned model the same way. */

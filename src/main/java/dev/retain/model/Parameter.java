@@ -1,6 +1,10 @@
 package dev.retain.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import dev.retain.tensor.Host;
 
 /**
  * A named weight of the model, under its Hugging Face checkpoint name. Whether it trains is a flag
@@ -15,6 +19,17 @@ public final class Parameter {
   public Parameter(String name, NDArray data) {
     this.name = name;
     this.data = data;
+  }
+
+  /**
+   * A parameter over a new tensor of {@code data} in {@code manager}, outside any step scope. The
+   * values go into libtorch's own memory (not DJL's create, whose direct buffer waits for a garbage
+   * collection), so a weight replaced or freed later gives its memory back at once.
+   */
+  public static Parameter of(NDManager manager, String name, float[] data, long... shape) {
+    NDArray a = Host.of(manager, data, new Shape(shape));
+    NDScope.unregister(a);
+    return new Parameter(name, a);
   }
 
   public String name() {

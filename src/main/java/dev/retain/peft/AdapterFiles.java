@@ -1,9 +1,5 @@
 package dev.retain.peft;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -103,13 +99,6 @@ public final class AdapterFiles {
     } catch (SafetensorsException e) {
       throw new AdapterException(e.getMessage(), e);
     }
-  }
-
-  /** A parameter over a new tensor in {@code manager}, outside any step scope. */
-  public static Parameter newParameter(NDManager manager, String name, float[] data, long... shape) {
-    NDArray a = manager.create(data, new Shape(shape));
-    NDScope.unregister(a);
-    return new Parameter(name, a);
   }
 
   /**

@@ -56,11 +56,22 @@ public final class Host {
   private static NDArray write(NDManager m, int n, Shape shape, DataType type, Consumer<ByteBuffer> fill,
       Supplier<NDArray> fallback) {
     checkSize(n, shape);
+    long bytes = (long) type.getNumOfBytes() * n;
+    if (bytes > Integer.MAX_VALUE) {
+      // DJL 0.36 hands neither a direct view of such a tensor nor a buffer to copy it from.
+      throw new IllegalArgumentException("a " + shape + " " + type + " tensor is " + bytes + " bytes; DJL 0.36 "
+          + "writes at most 2 GiB into one tensor");
+    }
     if (!writable(m)) {
       return fallback.get();
     }
     NDArray x = m.create(shape, type);
-    fill.accept(view(x, (long) type.getNumOfBytes() * n));
+    try {
+      fill.accept(view(x, bytes));
+    } catch (RuntimeException e) {
+      x.close();
+      throw e;
+    }
     return x;
   }
 

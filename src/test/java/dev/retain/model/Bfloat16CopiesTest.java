@@ -98,7 +98,11 @@ class Bfloat16CopiesTest {
       JniUtils.setGradMode(false);
       try {
         float[] want = switchable.run(() -> a.logits(input)).toFloatArray();
+        java.util.Map<Linear, NDArray> before = new java.util.LinkedHashMap<>();
+        b.linearsWithHead().forEach(lin -> before.put(lin, lin.weight.data()));
         Bfloat16Copies replacing = Bfloat16Copies.replacing(b);
+        before.forEach((lin, old) -> assertEquals(lin.weight != b.embedTokens, old.isReleased(),
+            lin.name + ": float32 weight freed unless it is the tied embedding"));
         NDArray inputB = b.manager().create(fx.ids(), new Shape(2, fx.ids().length / 2));
         assertArrayEquals(want, b.logits(inputB).toFloatArray(), "the same bfloat16 pass");
         Linear q = b.layers.get(0).qProj;

@@ -56,10 +56,10 @@ public final class Bottleneck {
       String p = BottleneckAdapter.prefix(i);
       SplittableRandom rng = AdapterFiles.rng(seed, p);
       adapters.put(i, new BottleneckAdapter(i, cfg.activation(),
-          AdapterFiles.newParameter(model.manager(), p + ".down.weight", AdapterFiles.kaimingUniform(rng, k, hidden), k, hidden),
-          AdapterFiles.newParameter(model.manager(), p + ".down.bias", new float[k], k),
-          AdapterFiles.newParameter(model.manager(), p + ".up.weight", new float[hidden * k], hidden, k),
-          AdapterFiles.newParameter(model.manager(), p + ".up.bias", new float[hidden], hidden)));
+          Parameter.of(model.manager(), p + ".down.weight", AdapterFiles.kaimingUniform(rng, k, hidden), k, hidden),
+          Parameter.of(model.manager(), p + ".down.bias", new float[k], k),
+          Parameter.of(model.manager(), p + ".up.weight", new float[hidden * k], hidden, k),
+          Parameter.of(model.manager(), p + ".up.bias", new float[hidden], hidden)));
     }
     return attach(model, cfg, k, adapters, baseModelNameOrPath, true);
   }
@@ -128,7 +128,7 @@ public final class Bottleneck {
         String[] names = {".down.weight", ".down.bias", ".up.weight", ".up.bias"};
         for (int n = 0; n < 4; n++) {
           String name = p + names[n];
-          ps[n] = AdapterFiles.newParameter(model.manager(), name, AdapterFiles.readFloats(f, name), expected.get(name));
+          ps[n] = Parameter.of(model.manager(), name, AdapterFiles.readFloats(f, name), expected.get(name));
         }
         adapters.put(i, new BottleneckAdapter(i, cfg.activation(), ps[0], ps[1], ps[2], ps[3]));
       }

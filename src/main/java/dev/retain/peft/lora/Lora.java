@@ -50,8 +50,8 @@ public final class Lora {
       int in = (int) lin.inFeatures();
       int out = (int) lin.outFeatures();
       SplittableRandom rng = AdapterFiles.rng(seed, lin.name);
-      Parameter a = AdapterFiles.newParameter(model.manager(), LoraLayer.nameA(lin.name), AdapterFiles.kaimingUniform(rng, r, in), r, in);
-      Parameter b = AdapterFiles.newParameter(model.manager(), LoraLayer.nameB(lin.name), new float[out * r], out, r);
+      Parameter a = Parameter.of(model.manager(), LoraLayer.nameA(lin.name), AdapterFiles.kaimingUniform(rng, r, in), r, in);
+      Parameter b = Parameter.of(model.manager(), LoraLayer.nameB(lin.name), new float[out * r], out, r);
       layers.put(lin.name, new LoraLayer(lin, r, cfg.alphaFor(lin.name), cfg.useRslora(), cfg.dropout(), a, b));
     }
     return attach(model, cfg, layers, baseModelNameOrPath, true);
@@ -101,9 +101,9 @@ public final class Lora {
         int r = cfg.rankFor(lin.name);
         int in = (int) lin.inFeatures();
         int out = (int) lin.outFeatures();
-        Parameter a = AdapterFiles.newParameter(model.manager(), LoraLayer.nameA(lin.name),
+        Parameter a = Parameter.of(model.manager(), LoraLayer.nameA(lin.name),
             AdapterFiles.readFloats(f, LoraIO.PREFIX + LoraLayer.nameA(lin.name)), r, in);
-        Parameter b = AdapterFiles.newParameter(model.manager(), LoraLayer.nameB(lin.name),
+        Parameter b = Parameter.of(model.manager(), LoraLayer.nameB(lin.name),
             AdapterFiles.readFloats(f, LoraIO.PREFIX + LoraLayer.nameB(lin.name)), out, r);
         layers.put(lin.name, new LoraLayer(lin, r, cfg.alphaFor(lin.name), cfg.useRslora(), cfg.dropout(), a, b));
       }
