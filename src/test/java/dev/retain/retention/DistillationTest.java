@@ -116,6 +116,13 @@ class DistillationTest {
     }
   }
 
+  /** The adapter with both of its matrices training. */
+  static TestLoRA trainable(TestLoRA lora) {
+    lora.a.setTrainable(true);
+    lora.b.setTrainable(true);
+    return lora;
+  }
+
   static double maxAbs(float[] a) {
     double m = 0;
     for (float x : a) {
@@ -184,9 +191,7 @@ class DistillationTest {
   void gradientsMatchTheFormulaOverEveryPosition() {
     Batch b = batchWithEmptyRow();
     try (CausalLM model = Tiny.model(13)) {
-      TestLoRA lora = TestLoRA.attach(model.layers.get(1).vProj, 2, 2f, 0.5, 0.5, 5);
-      lora.a.setTrainable(true);
-      lora.b.setTrainable(true);
+      TestLoRA lora = trainable(TestLoRA.attach(model.layers.get(1).vProj, 2, 2f, 0.5, 0.5, 5));
       List<Parameter> params = List.of(lora.a, lora.b);
       Set<String> general = Set.of("general");
       for (Distillation.On on : Distillation.On.values()) {
@@ -250,9 +255,7 @@ class DistillationTest {
   void lossAndGradientAreZeroWhenStudentEqualsTeacher() {
     Batch b = batch();
     try (CausalLM model = Tiny.model(9)) {
-      TestLoRA lora = TestLoRA.attach(model.layers.get(0).qProj, 2, 2f, 0.5, 0.0, 5); // B = 0: no change yet
-      lora.a.setTrainable(true);
-      lora.b.setTrainable(true);
+      TestLoRA lora = trainable(TestLoRA.attach(model.layers.get(0).qProj, 2, 2f, 0.5, 0.0, 5)); // B = 0: no change yet
       Support.Eval e = eval(new Distillation(1.0, 2, Distillation.On.ALL, Set.of()), model, b, List.of(lora.a, lora.b));
       assertEquals(0.0, e.value(), 1e-6);
       assertTrue(maxAbs(e.grads().get(lora.a.name())) < 1e-7);
@@ -327,9 +330,7 @@ class DistillationTest {
   void bfloat16TeacherStaysCloseToTheFloat32Teacher() {
     Batch b = batchWithEmptyRow();
     try (CausalLM model = Tiny.model(14); Bfloat16Copies copies = Bfloat16Copies.of(model)) {
-      TestLoRA lora = TestLoRA.attach(model.layers.get(1).vProj, 2, 2f, 0.5, 0.0, 5); // B = 0: student = teacher
-      lora.a.setTrainable(true);
-      lora.b.setTrainable(true);
+      TestLoRA lora = trainable(TestLoRA.attach(model.layers.get(1).vProj, 2, 2f, 0.5, 0.0, 5)); // B = 0: student = teacher
       List<Parameter> params = List.of(lora.a, lora.b);
       Distillation f32 = new Distillation(0.7, 2, Distillation.On.ALL, Set.of());
       Distillation bf = f32.withBfloat16Teacher(copies);
@@ -378,9 +379,7 @@ class DistillationTest {
   void aScopedCallGivesTheSameGradientsAndFreesTheTeacherAtOnce() {
     Batch b = batch();
     try (CausalLM model = Tiny.model(16)) {
-      TestLoRA lora = TestLoRA.attach(model.layers.get(1).vProj, 2, 2f, 0.5, 0.5, 5);
-      lora.a.setTrainable(true);
-      lora.b.setTrainable(true);
+      TestLoRA lora = trainable(TestLoRA.attach(model.layers.get(1).vProj, 2, 2f, 0.5, 0.5, 5));
       List<Parameter> params = List.of(lora.a, lora.b);
       Distillation kd = new Distillation(0.7, 2, Distillation.On.ALL, Set.of());
       double[] value = new double[2];
