@@ -190,7 +190,9 @@ public class Experiments {
               s.suppressNotUsedWarning();
               long before = ProcStatus.rss();
               dev.retain.model.PackedInputs in = dev.retain.model.PackedInputs.of(m, t, ids, pos, new int[b][t], targets);
-              NDArray loss = in.loss(model.targetLogits(in)).mul(dev.retain.tensor.Host.scalar(m, 1f / in.count()));
+              NDArray logits = model.targetLogits(in);
+              NDArray loss = in.loss(logits).mul(dev.retain.tensor.Host.scalar(m, 1f / in.count()));
+              logits.close(); // as the trainer does before the backward
               loss.getFloat();
               live = ProcStatus.rss() - before;
               n = in.count();

@@ -29,7 +29,8 @@ import java.util.Set;
  *       layer runs in its own NDScope, so of a layer's tensors only those autograd saves for the
  *       backward outlive it ({@link #layerSavedElements}, which depends on what trains); the step's
  *       scope holds the rest to the step's end: the embedding and every layer's output, RoPE tables,
- *       mask, and at the N positions that carry loss the final norm, logits and log-softmax
+ *       mask, and at the N positions that carry loss the final norm and log-softmax (the raw logits
+ *       close once the loss terms have read them)
  *       ({@link #heldElements}; N = B T unless {@link #withTargetPositions} says fewer).
  *   <li><b>backward</b>: the two N V gradients of log-softmax at the head (N target positions), the
  *       backward's first and largest temporaries; from there on it frees saved tensors as fast as it
@@ -246,7 +247,8 @@ public final class MemoryPlan {
   /**
    * Elements the step's scope holds outside the decoder layers until the step ends: the embedding and
    * every layer's output (the last one's at the N target rows), RoPE tables, mask, inputs, and at the
-   * N target positions the final RMSNorm, logits and log-softmax.
+   * N target positions the final RMSNorm and log-softmax (the trainer closes the raw logits before the
+   * backward).
    */
   public long heldElements() {
     ModelConfig c = config;
@@ -259,7 +261,7 @@ public final class MemoryPlan {
     n += (long) batch * seq * seq; // packed causal mask [B, 1, T, T]
     n += 2 * bt * 2 + (gathered ? 2 : 1) * nt * 2; // ids, positions, targets (and their indices): int64 = 2 floats
     n += 3 * nt * d + 3 * nt; // the final RMSNorm
-    n += 2 * nt * c.vocabSize; // logits, log-softmax
+    n += nt * c.vocabSize; // log-softmax (the trainer closes the raw logits before the backward)
     n += 2 * nt; // the targets' log-probabilities, negated
     // Left out: the gather's backward scatters N gradient rows into a B T buffer, small next to 2 N V.
     return n;

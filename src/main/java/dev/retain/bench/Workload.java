@@ -395,6 +395,7 @@ public final class Workload implements AutoCloseable {
           loss = loss.add(v);
         }
       }
+      logits.close(); // as the trainer: the backward needs log-softmax's output, not the raw logits
       check("CE", ce.getFloat());
       phase("loss");
       gc.backward(loss);

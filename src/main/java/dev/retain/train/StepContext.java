@@ -18,7 +18,10 @@ public final class StepContext {
   public final Batch batch;
   /** The batch as the model's tensors, with its target positions. */
   public final PackedInputs inputs;
-  /** Student logits [N, vocab] at the N target positions of {@link #inputs} ({@link CausalLM#targetLogits}). */
+  /**
+   * Student logits [N, vocab] at the N target positions of {@link #inputs} ({@link CausalLM#targetLogits}),
+   * for {@link LossTerm#loss}; the trainer closes them before the backward, so later hooks must not read them.
+   */
   public final NDArray logits;
   public final Map<String, Parameter> trainable;
   /** Learning rate of this step (after schedule). */

@@ -403,6 +403,9 @@ public final class Trainer {
           loss = loss.add(scaled);
         }
       }
+      // The raw logits [N, V] are read by the loss terms only; the backward needs log-softmax's output,
+      // not them, so they go now rather than at the step's end (one N x V less at the peak).
+      logits.close();
       float ceValue = ce.getFloat();
       checkFinite("CE", ceValue, batch);
       for (Map.Entry<String, Float> e : termValues.entrySet()) {
