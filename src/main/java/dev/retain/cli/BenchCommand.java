@@ -144,8 +144,7 @@ final class BenchCommand implements Callable<Integer> {
       }
     }
     if (which.contains(BenchCase.LORA_KD_BF16) && !dev.retain.tensor.Bfloat16.nativeOnThisCpu()) {
-      System.err.println("warning: this CPU has no bfloat16 matmul instructions (avx512_bf16, amx_bf16); libtorch "
-          + "emulates them, so lora_kd_bf16 will be slower than lora_kd here");
+      System.err.println("warning: lora_kd_bf16 runs its teacher in bfloat16, but " + dev.retain.tensor.Bfloat16.NOT_NATIVE);
     }
     String py = python != null ? python : Runner.defaultPython();
     Path script = peerScript != null ? peerScript : Runner.defaultPeerScript();

@@ -33,6 +33,9 @@ import java.util.Locale;
  */
 public final class Bfloat16 implements AutoCloseable {
   private static final String ARCHIVE = "bfloat16_linear.pt";
+  /** What to tell a user where {@link #nativeOnThisCpu} is false. */
+  public static final String NOT_NATIVE = "this CPU has no bfloat16 matmul instructions (avx512_bf16, amx_bf16): "
+      + "libtorch emulates them, slower than float32";
 
   private final PtSymbolBlock module;
   private int slots;

@@ -197,8 +197,7 @@ public final class Recipe {
               requireFrozenBase(cfg.training, model, adapterNames);
             }
             if (!Bfloat16.nativeOnThisCpu()) {
-              out.println("warning: retention.distillation.teacher_precision is bfloat16, but this CPU has no bfloat16 "
-                  + "matmul instructions (avx512_bf16, amx_bf16): libtorch emulates them, slower than float32");
+              out.println("warning: retention.distillation.teacher_precision is bfloat16, but " + Bfloat16.NOT_NATIVE);
             }
             // The frozen copy (full fine-tuning) keeps only its bfloat16 linears; with adapters the
             // base weights are the student's too, so the copies sit next to them.
@@ -389,12 +388,8 @@ public final class Recipe {
    * with current norms and embeddings.
    */
   static void requireFrozenBase(RunConfig.Training t, CausalLM model, Set<String> adapterNames) {
-    List<String> selections = new ArrayList<>();
-    if (t.stages.isEmpty()) {
-      selections.add(t.trainable != null ? t.trainable : "adapters");
-    } else {
-      t.stages.forEach(s -> selections.add(s.trainable != null ? s.trainable : "adapters"));
-    }
+    List<String> selections = t.stages.isEmpty() ? List.of(RunConfig.Training.selector(t.trainable, true))
+        : t.stages.stream().map(s -> RunConfig.Training.selector(s.trainable, true)).toList();
     for (String what : selections) {
       Set<String> chosen = ParamSelector.parse(what).select(model.allParameters().keySet(), adapterNames,
           model.config.numLayers, model.config.tieWordEmbeddings);

@@ -219,6 +219,11 @@ public class RunConfig implements Validatable {
     public String trainable;
     @Doc("ordered stages, e.g. top layers + head first, then everything at a low LR")
     public List<Stage> stages = new ArrayList<>();
+
+    /** What a run or a stage trains: the selector given, else adapters when the run has some, else all. */
+    public static String selector(String given, boolean adapters) {
+      return given != null ? given : adapters ? "adapters" : "all";
+    }
     @Doc("parameter groups: the first whose regex matches a name sets its LR scale and weight decay")
     public List<ParamGroup> paramGroups = new ArrayList<>();
     @Doc("on a NaN/infinite loss or gradient: stop (naming step, term and last checkpoint) or skip the batch") public NonFinite nonFinite = NonFinite.STOP;

@@ -120,7 +120,7 @@ public final class Trainer {
   private List<StageSpan> resolveStages(long dataSteps) {
     List<StageSpan> out = new ArrayList<>();
     if (cfg.stages.isEmpty()) {
-      String what = cfg.trainable != null ? cfg.trainable : s.adapterNames().isEmpty() ? "all" : "adapters";
+      String what = RunConfig.Training.selector(cfg.trainable, !s.adapterNames().isEmpty());
       out.add(new StageSpan("train", ParamSelector.parse(what), cfg.lr, 0, dataSteps));
       return out;
     }
@@ -151,7 +151,7 @@ public final class Trainer {
         throw new IllegalArgumentException("training.stages[" + i + "] is empty (steps " + start + " to " + end + ")");
       }
       String name = st.name != null ? st.name : "stage" + (i + 1);
-      String what = st.trainable != null ? st.trainable : s.adapterNames().isEmpty() ? "all" : "adapters";
+      String what = RunConfig.Training.selector(st.trainable, !s.adapterNames().isEmpty());
       out.add(new StageSpan(name, ParamSelector.parse(what), st.lr != null ? st.lr : cfg.lr, start, end));
       start = end;
     }
