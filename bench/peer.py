@@ -21,6 +21,9 @@ that the peer needs nothing but torch:
                  same model with the LoRA adapters switched off (lora_kd) or a frozen copy of the
                  starting model (full_kd), under no_grad; lora_kd_bf16 runs that teacher under
                  torch.autocast("cpu", dtype=torch.bfloat16), PyTorch's way to a bfloat16 teacher
+  bfloat16 base  lora_qv_bf16: every frozen linear (the projections under LoRA and the head) multiplies
+                 by a bfloat16 copy of its weight, F.linear(x.bfloat16(), W16).float(), as retain's
+                 training.base_precision: bfloat16; LoRA, norms, attention and AdamW stay float32
 
 The token ids are the ones retain uses (SplitMix64 from the seed), so both sides train on the same
 data; initial weights are drawn from the same distributions (not the same values).
@@ -218,6 +221,21 @@ def apply_lora(model, LoraLinear, targets, r, alpha):
     return adapters
 
 
+def bfloat16_base(torch, model):
+    """lora_qv_bf16: each frozen nn.Linear runs on a bfloat16 copy of its weight (its gradient reaches x)."""
+    F = torch.nn.functional
+
+    def on_copy(w16, bias):
+        def forward(x):
+            y = F.linear(x.to(torch.bfloat16), w16).float()
+            return y if bias is None else y + bias
+        return forward
+
+    for m in model.modules():
+        if isinstance(m, torch.nn.Linear) and not m.weight.requires_grad:
+            m.forward = on_copy(m.weight.detach().to(torch.bfloat16).contiguous(), m.bias)
+
+
 def read_safetensors(torch, path):
     """A minimal safetensors reader (F32 only): 8-byte header length, JSON header, raw little-endian data."""
     import struct
@@ -275,8 +293,8 @@ def matmul_gflops(torch, n=1024, repeats=15):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--case", required=True,
-                    choices=["full", "lora_qv", "lora_all", "lora_kd", "lora_kd_bf16", "full_ewc", "full_kd", "eval",
-                             "generate"])
+                    choices=["full", "lora_qv", "lora_qv_bf16", "lora_all", "lora_kd", "lora_kd_bf16", "full_ewc",
+                             "full_kd", "eval", "generate"])
     ap.add_argument("--config", required=True, help="config.json text or a path to one")
     ap.add_argument("--model-label", default="model")
     ap.add_argument("--batch", type=int, default=16)
@@ -329,7 +347,7 @@ def main():
     model, LoraLinear = build(torch, args, cfg)
     adapters = []
     case = args.case
-    if case in ("lora_qv", "lora_kd", "lora_kd_bf16"):
+    if case in ("lora_qv", "lora_qv_bf16", "lora_kd", "lora_kd_bf16"):
         adapters = apply_lora(model, LoraLinear, {"q_proj", "v_proj"}, args.lora_r, args.lora_alpha)
     elif case == "lora_all":
         adapters = apply_lora(model, LoraLinear,
@@ -340,6 +358,8 @@ def main():
             p.requires_grad_(False)
     if args.init_from:
         load_retain_weights(torch, model, args.init_from)
+    if case == "lora_qv_bf16":
+        bfloat16_base(torch, model)
     teacher_model = None
     if case == "full_kd":
         # the frozen copy of the starting model, as retain's recipe makes for full fine-tuning

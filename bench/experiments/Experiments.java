@@ -175,8 +175,10 @@ public class Experiments {
   }
 
   static void planAtTargets(ModelConfig c, int b, int t) {
-    for (boolean lora : new boolean[] {false, true}) {
-      try (CausalLM model = trainingModel(c, lora)) {
+    for (int mode = 0; mode < 3; mode++) { // full, LoRA q,v, LoRA q,v on a bfloat16 base
+      boolean lora = mode > 0;
+      try (CausalLM model = trainingModel(c, lora);
+          dev.retain.model.Bfloat16Copies copies = mode == 2 ? dev.retain.model.Bfloat16Copies.of(model) : null) {
         java.util.Set<String> targetsLora = java.util.Set.of("q_proj", "v_proj");
         NDManager m = model.manager();
         long[] ids = dev.retain.bench.Workload.syntheticIds(b, t, c.vocabSize, 5);
@@ -190,7 +192,7 @@ public class Experiments {
               s.suppressNotUsedWarning();
               long before = ProcStatus.rss();
               dev.retain.model.PackedInputs in = dev.retain.model.PackedInputs.of(m, t, ids, pos, new int[b][t], targets);
-              NDArray logits = model.targetLogits(in);
+              NDArray logits = copies == null ? model.targetLogits(in) : copies.run(() -> model.targetLogits(in));
               NDArray loss = in.loss(logits).mul(dev.retain.tensor.Host.scalar(m, 1f / in.count()));
               logits.close(); // as the trainer does before the backward
               loss.getFloat();
@@ -202,9 +204,10 @@ public class Experiments {
           }
           dev.retain.bench.MemoryPlan plan = (lora ? dev.retain.bench.MemoryPlan.lora(c, 8, targetsLora, b, t, 0)
               : dev.retain.bench.MemoryPlan.full(c, b, t, 0)).withTargetPositions(n);
+          // The copies are made before the measured pass: the plan's activations are all it adds.
           long planned = 4 * plan.stepElements();
           System.out.printf("plan, %s, loss at %d of %d positions: resident after forward + loss %.1f MiB, planned %.1f MiB (%+.1f%%)%n",
-              lora ? "LoRA q,v" : "full", n, b * t, live / 1048576.0, planned / 1048576.0, 100.0 * (planned - live) / live);
+              new String[] {"full", "LoRA q,v", "LoRA q,v, bfloat16 base"}[mode], n, b * t, live / 1048576.0, planned / 1048576.0, 100.0 * (planned - live) / live);
         }
       }
     }

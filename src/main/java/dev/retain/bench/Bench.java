@@ -129,6 +129,8 @@ public final class Bench {
         case FULL -> MemoryPlan.full(config, settings.batch(), settings.seq(), MemoryPlan.DEFAULT_RUNTIME_BYTES);
         case LORA_QV, LORA_ALL -> MemoryPlan.lora(config, settings.loraR(), Workload.loraTargets(c), settings.batch(),
             settings.seq(), MemoryPlan.DEFAULT_RUNTIME_BYTES);
+        case LORA_QV_BF16 -> MemoryPlan.lora(config, settings.loraR(), Workload.loraTargets(c), settings.batch(),
+            settings.seq(), MemoryPlan.DEFAULT_RUNTIME_BYTES).withBfloat16Base();
         default -> null;
       };
       // Each benchmark row is one document: every position but the last (and a prompt's) has a target.
@@ -201,7 +203,7 @@ public final class Bench {
         double m = mfu(BenchCase.FULL, full.retainTokensPerSecond());
         line(sb, "MFU of full fine-tuning >= 75% of matmul peak (target set for 25m)", String.format(Locale.ROOT, "%.1f%%", 100 * m), m >= 0.75);
       }
-      for (CaseRuns l : new CaseRuns[] {qv, all}) {
+      for (CaseRuns l : new CaseRuns[] {qv, runs.get(BenchCase.LORA_QV_BF16), all}) {
         if (full != null && l != null) {
           double r = l.retainSeconds() / full.retainSeconds();
           line(sb, l.kase.title + " step time <= 0.7 x full", exact(r), r <= 0.7);

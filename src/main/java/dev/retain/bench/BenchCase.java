@@ -10,6 +10,11 @@ public enum BenchCase {
   FULL("full", "full fine-tuning", true),
   /** LoRA on q_proj and v_proj (PEFT's default), base frozen. */
   LORA_QV("lora_qv", "LoRA q,v", true),
+  /**
+   * LoRA q,v with the frozen base's linear layers on bfloat16 copies of their weights
+   * ({@code training.base_precision: bfloat16}); adapters, norms, attention and AdamW stay float32.
+   */
+  LORA_QV_BF16("lora_qv_bf16", "LoRA q,v, bfloat16 base", true),
   /** LoRA on all seven projections of every layer. */
   LORA_ALL("lora_all", "LoRA all-linear", true),
   /** LoRA q,v plus distillation from the base model (adapters off) on every row. */
@@ -52,7 +57,7 @@ public enum BenchCase {
 
   /** Whether the case trains LoRA adapters. */
   public boolean lora() {
-    return this == LORA_QV || this == LORA_ALL || this == LORA_KD || this == LORA_KD_BF16;
+    return this == LORA_QV || this == LORA_QV_BF16 || this == LORA_ALL || this == LORA_KD || this == LORA_KD_BF16;
   }
 
   /** Every case, in table order. */

@@ -101,9 +101,10 @@ public final class MemoryPlan {
   private final long params;
   private final long trainableParams;
   private final Allocator allocator;
+  private final boolean bfloat16Base;
 
   private MemoryPlan(ModelConfig c, Mode mode, int r, Set<String> targets, int batch, int seq, long targetPositions,
-      long runtimeBytes, Allocator allocator) {
+      long runtimeBytes, Allocator allocator, boolean bfloat16Base) {
     if (targetPositions < 0 || targetPositions > (long) batch * seq) {
       throw new IllegalArgumentException("target positions must be 0.." + (long) batch * seq + ", got " + targetPositions);
     }
@@ -111,6 +112,7 @@ public final class MemoryPlan {
     this.targetPositions = targetPositions;
     this.runtimeBytes = runtimeBytes;
     this.allocator = allocator;
+    this.bfloat16Base = bfloat16Base;
     this.mode = mode;
     this.r = r;
     this.targets = mode == Mode.LORA ? new LinkedHashSet<>(targets) : Set.of();
@@ -123,6 +125,10 @@ public final class MemoryPlan {
     items.add(new Item("runtime", runtimeBytes + Math.min(MAX_HEAP_BYTES, HEAP_BYTES_PER_PARAM * base),
         "JVM + libtorch (measured) + Java heap left by loading (2 B x params, at most -Xmx8g)"));
     items.add(new Item("weights", F32 * params, "4 B x " + params + " parameters"));
+    if (bfloat16Base) {
+      long copied = Flops.matmulParams(c);
+      items.add(new Item("bfloat16 copies", 2 * copied, "2 B x " + copied + " weights of the projections and the head"));
+    }
     items.add(new Item("gradients", F32 * trainableParams, "4 B x " + trainableParams + " trainable"));
     items.add(new Item("adamw", 2 * F32 * trainableParams, "8 B x " + trainableParams + " trainable (m, v)"));
     long activations = F32 * stepElements();
@@ -140,7 +146,7 @@ public final class MemoryPlan {
   }
 
   public static MemoryPlan full(ModelConfig c, int batch, int seq, long runtimeBytes, Allocator allocator) {
-    return new MemoryPlan(c, Mode.FULL, 0, Set.of(), batch, seq, (long) batch * seq, runtimeBytes, allocator);
+    return new MemoryPlan(c, Mode.FULL, 0, Set.of(), batch, seq, (long) batch * seq, runtimeBytes, allocator, false);
   }
 
   /** LoRA of rank r on the projections named by {@code targets} (short names, e.g. q_proj), with this process's allocator. */
@@ -150,7 +156,7 @@ public final class MemoryPlan {
 
   public static MemoryPlan lora(ModelConfig c, int r, Set<String> targets, int batch, int seq, long runtimeBytes,
       Allocator allocator) {
-    return new MemoryPlan(c, Mode.LORA, r, targets, batch, seq, (long) batch * seq, runtimeBytes, allocator);
+    return new MemoryPlan(c, Mode.LORA, r, targets, batch, seq, (long) batch * seq, runtimeBytes, allocator, false);
   }
 
   /**
@@ -159,7 +165,19 @@ public final class MemoryPlan {
    * assume every position, the upper bound. Prompt/completion data has far fewer.
    */
   public MemoryPlan withTargetPositions(long n) {
-    return new MemoryPlan(config, mode, r, targets, batch, seq, n, runtimeBytes, allocator);
+    return new MemoryPlan(config, mode, r, targets, batch, seq, n, runtimeBytes, allocator, bfloat16Base);
+  }
+
+  /**
+   * The same LoRA plan with the frozen base's linear layers on bfloat16 copies (training.base_precision:
+   * bfloat16): the copies come on top of the float32 weights, which saving and merging still read. The
+   * activations stay: a frozen product saves no input either way, and LoRA's A still saves its input.
+   */
+  public MemoryPlan withBfloat16Base() {
+    if (mode != Mode.LORA) {
+      throw new IllegalArgumentException("a bfloat16 base is for adapters on a frozen base, not full fine-tuning");
+    }
+    return new MemoryPlan(config, mode, r, targets, batch, seq, targetPositions, runtimeBytes, allocator, true);
   }
 
   /** Positions per step that carry loss (N). */
@@ -272,9 +290,14 @@ public final class MemoryPlan {
     return layerSavedElements() * (config.numLayers - 1) + layerSavedElements(targetPositions) + heldElements();
   }
 
-  /** Elements the backward adds at its start, its peak: the two N V gradients of log-softmax at the head. */
+  /**
+   * Elements the backward adds at its start, its peak: the two N V gradients of log-softmax at the head.
+   * On a bfloat16 base the head's backward also holds bfloat16 casts of its N V gradient: 1.5 N V
+   * floats more, as measured on base and 25m (lora_qv_bf16 against lora_qv, BENCHMARKS.md).
+   */
   public long backwardElements() {
-    return 2L * targetPositions * config.vocabSize;
+    long nv = targetPositions * config.vocabSize;
+    return 2L * nv + (bfloat16Base ? 3 * nv / 2 : 0);
   }
 
   public List<Item> items() {

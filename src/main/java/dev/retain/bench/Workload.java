@@ -121,7 +121,7 @@ public final class Workload implements AutoCloseable {
   /** The frozen copy of the starting model that full + distillation distils from (null otherwise). */
   private CausalLM teacher;
   private LoraModel lora;
-  /** bfloat16 copies of the base weights for lora_kd_bf16's teacher (null otherwise). */
+  /** bfloat16 copies of the base weights: lora_kd_bf16's teacher, lora_qv_bf16's whole base (null otherwise). */
   private Bfloat16Copies bfloat16;
   private final List<LossTerm> terms = new ArrayList<>();
   private final Map<String, Parameter> trainable = new LinkedHashMap<>();
@@ -143,7 +143,8 @@ public final class Workload implements AutoCloseable {
     model = ModelLoader.random(config, s.seed(), 0.02);
     switch (kase) {
       case FULL, FULL_EWC, FULL_KD -> model.parameters().values().forEach(p -> p.setTrainable(true));
-      case LORA_QV, LORA_KD, LORA_KD_BF16 -> lora = Lora.apply(model, loraConfig(s, TargetModules.names("q_proj", "v_proj")), s.seed());
+      case LORA_QV, LORA_QV_BF16, LORA_KD, LORA_KD_BF16 ->
+          lora = Lora.apply(model, loraConfig(s, TargetModules.names("q_proj", "v_proj")), s.seed());
       case LORA_ALL -> lora = Lora.apply(model, loraConfig(s, TargetModules.allLinear()), s.seed());
       default -> { }
     }
@@ -151,6 +152,9 @@ public final class Workload implements AutoCloseable {
       if (e.getValue().trainable()) {
         trainable.put(e.getKey(), e.getValue());
       }
+    }
+    if (kase == BenchCase.LORA_QV_BF16) {
+      bfloat16 = Bfloat16Copies.of(model);
     }
     if (kase == BenchCase.FULL_EWC) {
       terms.add(new Ewc(model, syntheticFisher(model, s.seed()), s.ewcLambda()));
@@ -182,7 +186,7 @@ public final class Workload implements AutoCloseable {
   /** LoRA target short names of a case (empty for non-LoRA cases). */
   public static Set<String> loraTargets(BenchCase c) {
     return switch (c) {
-      case LORA_QV, LORA_KD, LORA_KD_BF16 -> Set.of("q_proj", "v_proj");
+      case LORA_QV, LORA_QV_BF16, LORA_KD, LORA_KD_BF16 -> Set.of("q_proj", "v_proj");
       case LORA_ALL -> new LinkedHashSet<>(List.of(Flops.MODULES));
       default -> Set.of();
     };
@@ -382,7 +386,8 @@ public final class Workload implements AutoCloseable {
     NDArray mean = Host.scalar(m, 1f / Math.max(1, in.count()));
     phase("inputs");
     try (GradientCollector gc = Backend.engine().newGradientCollector()) {
-      NDArray logits = model.targetLogits(in);
+      // lora_qv_bf16: the student's pass on the base's bfloat16 copies (the recipe's base_precision)
+      NDArray logits = kase == BenchCase.LORA_QV_BF16 ? bfloat16.run(() -> model.targetLogits(in)) : model.targetLogits(in);
       phase("forward");
       NDArray ce = in.loss(logits).mul(mean);
       NDArray loss = ce;
@@ -440,7 +445,7 @@ public final class Workload implements AutoCloseable {
     return switch (kase) {
       case FULL, FULL_EWC -> Flops.trainFull(c, s.seq());
       case FULL_KD -> Flops.trainFull(c, s.seq()) + Flops.forward(c, s.seq());
-      case LORA_QV, LORA_ALL -> Flops.trainLora(c, s.seq(), s.loraR(), loraTargets(kase));
+      case LORA_QV, LORA_QV_BF16, LORA_ALL -> Flops.trainLora(c, s.seq(), s.loraR(), loraTargets(kase));
       case LORA_KD, LORA_KD_BF16 -> Flops.trainLora(c, s.seq(), s.loraR(), loraTargets(kase)) + Flops.forward(c, s.seq());
       case EVAL -> Flops.forward(c, s.seq());
       case GENERATE -> Flops.generateMean(c, s.genPrompt(), s.genTokens());

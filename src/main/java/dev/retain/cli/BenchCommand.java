@@ -33,7 +33,7 @@ final class BenchCommand implements Callable<Integer> {
       description = "2m, base, 25m, 50m, tiny, or a model folder / config.json (default ${DEFAULT-VALUE})")
   String model;
 
-  @Option(names = "--cases", split = ",", description = "cases to run (default all): full, lora_qv, lora_all, lora_kd, lora_kd_bf16, full_ewc, full_kd, eval, generate")
+  @Option(names = "--cases", split = ",", description = "cases to run (default all): full, lora_qv, lora_qv_bf16, lora_all, lora_kd, lora_kd_bf16, full_ewc, full_kd, eval, generate")
   List<String> cases;
 
   @Option(names = "--steps", defaultValue = "8", description = "timed steps per case (default ${DEFAULT-VALUE})")
@@ -143,8 +143,10 @@ final class BenchCommand implements Callable<Integer> {
         which.add(BenchCase.of(c));
       }
     }
-    if (which.contains(BenchCase.LORA_KD_BF16) && !dev.retain.tensor.Bfloat16.nativeOnThisCpu()) {
-      System.err.println("warning: lora_kd_bf16 runs its teacher in bfloat16, but " + dev.retain.tensor.Bfloat16.NOT_NATIVE);
+    if ((which.contains(BenchCase.LORA_KD_BF16) || which.contains(BenchCase.LORA_QV_BF16))
+        && !dev.retain.tensor.Bfloat16.nativeOnThisCpu()) {
+      System.err.println("warning: lora_kd_bf16 and lora_qv_bf16 run matmuls in bfloat16, but "
+          + dev.retain.tensor.Bfloat16.NOT_NATIVE);
     }
     String py = python != null ? python : Runner.defaultPython();
     Path script = peerScript != null ? peerScript : Runner.defaultPeerScript();

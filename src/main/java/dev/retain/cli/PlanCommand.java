@@ -50,6 +50,11 @@ final class PlanCommand implements Callable<Integer> {
           "data about 0.3; `retain train` prints each source's tokens and how many are trained on)"})
   double targetShare;
 
+  @Option(names = "--base-precision", defaultValue = "float32",
+      description = {"float32, or bfloat16: LoRA's frozen linear layers on bfloat16 copies (training.base_precision),",
+          "which adds the copies and the bfloat16 gradient casts at the head (default ${DEFAULT-VALUE})"})
+  String basePrecision;
+
   @Option(names = "--runtime-mib", description = "JVM + libtorch resident memory before the model (default: "
       + MemoryPlan.DEFAULT_RUNTIME_BYTES / (1 << 20) + " MiB, measured on the benchmark machine)")
   Long runtimeMib;
@@ -58,6 +63,9 @@ final class PlanCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (r < 1 || batch < 1 || seq < 1) {
       throw new Errors.UserException("--lora, --batch and --seq must be >= 1");
+    }
+    if (!List.of("float32", "bfloat16").contains(basePrecision)) {
+      throw new Errors.UserException("--base-precision must be float32 or bfloat16, got '" + basePrecision + "'");
     }
     if (!(targetShare >= 0 && targetShare <= 1)) {
       throw new Errors.UserException("--target-share must be between 0 and 1, got " + targetShare);
@@ -88,15 +96,22 @@ final class PlanCommand implements Callable<Integer> {
     long n = Math.round(targetShare * batch * seq);
     MemoryPlan full = MemoryPlan.full(c, batch, seq, runtime).withTargetPositions(n);
     MemoryPlan lora = MemoryPlan.lora(c, r, t, batch, seq, runtime).withTargetPositions(n);
+    boolean bfloat16 = basePrecision.equals("bfloat16");
+    if (bfloat16) {
+      lora = lora.withBfloat16Base();
+    }
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "%s: %,d parameters; batch %d x seq %d, loss at %,d positions, float32; allocator %s%n%n",
         name, full.params(), batch, seq, n, full.allocator().label));
-    sb.append(String.format(Locale.ROOT, "| part | full fine-tuning | LoRA r=%d (%s) |%s%n", r, String.join(", ", t),
-        how ? " how (full) |" : ""));
+    sb.append(String.format(Locale.ROOT, "| part | full fine-tuning | LoRA r=%d (%s)%s |%s%n", r, String.join(", ", t),
+        bfloat16 ? ", bfloat16 base" : "", how ? " how (full) |" : ""));
     sb.append("|---|---:|---:|").append(how ? "---|" : "").append('\n');
     List<String> parts = new ArrayList<>(List.of("runtime", "weights", "gradients", "adamw", "activations"));
+    if (bfloat16) {
+      parts.add(2, "bfloat16 copies");
+    }
     for (String p : parts) {
-      sb.append(row(p, full.bytes(p), lora.bytes(p), how ? how(full, p) : null));
+      sb.append(row(p, full.bytes(p), lora.bytes(p), how ? how(p.equals("bfloat16 copies") ? lora : full, p) : null));
     }
     sb.append(row("peak transient (backward)", full.bytes("backward"), lora.bytes("backward"), how ? how(full, "backward") : null));
     sb.append(row("allocator slack", full.bytes("allocator"), lora.bytes("allocator"), how ? how(full, "allocator") : null));

@@ -3,6 +3,7 @@ package dev.retain.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.retain.tensor.Bfloat16;
 import dev.retain.tensor.Ops;
 
@@ -27,6 +28,10 @@ public final class Linear {
   public NDArray forward(NDArray x) {
     NDArray y;
     if (bfloat16 != null) {
+      if (weight.trainable() && JniUtils.isGradMode()) {
+        throw new IllegalStateException(name + ": its weight trains, but the product runs on a bfloat16 copy, which "
+            + "gets no gradient; bfloat16 copies are for frozen weights only");
+      }
       y = bfloat16.linear(x);
       if (bias != null) {
         y = y.add(bias.data());

@@ -1,11 +1,11 @@
 package dev.retain.tensor;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
-import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import java.io.IOException;
@@ -13,18 +13,22 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
- * Linear layers in bfloat16 for passes without autograd (a distillation teacher): bfloat16 copies of
- * float32 weights and {@code x W^T} with bfloat16 inputs, accumulated in float32 by libtorch. With
- * AVX512-BF16 (measured here; AMX not measured) the linears of the base and 25m models run 1.9-2.0x
- * faster than in float32, casts included; each output is rounded to bfloat16 (8 significant bits).
+ * Linear layers on bfloat16 copies of float32 weights: {@code x W^T} with bfloat16 inputs, accumulated
+ * in float32 by libtorch. With AVX512-BF16 (measured here; AMX not measured) the linears of the base
+ * and 25m models run 1.9-2.0x faster than in float32 without autograd, casts included; each output is
+ * rounded to bfloat16 (8 significant bits).
  *
- * <p>DJL runs a module's methods in libtorch's inference mode, so the outputs are inference tensors:
- * out-of-place operations on them give ordinary tensors, but an in-place update of one, or saving one
- * for a backward pass (a product with a tensor that records a graph), fails loudly. Use them as a
- * teacher's values, as retain does, or copy them first.
+ * <p>A copy is a constant. While autograd records, the product records too and its gradient reaches
+ * {@code x} (through the casts: the incoming gradient rounded to bfloat16, times the copy), never the
+ * copy: that is how adapters train on a frozen base in bfloat16. Without recording, DJL runs the
+ * module in libtorch's inference mode and the outputs are inference tensors: out-of-place operations
+ * on them give ordinary tensors, but an in-place update of one, or saving one for a backward pass,
+ * fails loudly. A distillation teacher's values are used that way.
  *
  * <p>DJL 0.36 aborts the JVM on any bfloat16 tensor it wraps (djl-notes.md, pitfall 2), so the copies
  * live inside a small TorchScript module (tools/bfloat16_linear.py; only code, no weights) and Java
@@ -38,13 +42,13 @@ public final class Bfloat16 implements AutoCloseable {
       + "libtorch emulates them, slower than float32";
 
   private final PtSymbolBlock module;
-  private int slots;
+  private final List<NDArray> slots = new ArrayList<>(); // each copy's slot number, as the module takes it
   private boolean closed;
 
   /** One weight's bfloat16 copy: {@code linear(x)} = x W^T in bfloat16, as float32. */
-  public record Weight(Bfloat16 owner, int slot) {
+  public record Weight(Bfloat16 owner, int slot, NDArray slotTensor) {
     public NDArray linear(NDArray x) {
-      return owner.linear(x, slot);
+      return owner.linear(x, slotTensor);
     }
   }
 
@@ -55,6 +59,7 @@ public final class Bfloat16 implements AutoCloseable {
         throw new IllegalStateException("the TorchScript archive " + ARCHIVE + " is missing from the classpath "
             + "(src/main/resources/dev/retain/tensor; rebuild the jar)");
       }
+      JniUtils.setGraphExecutorOptimize(false);
       module = JniUtils.loadModule((PtNDManager) manager, in, false, false);
     } catch (IOException e) {
       throw new UncheckedIOException("reading " + ARCHIVE + " from the classpath", e);
@@ -63,32 +68,32 @@ public final class Bfloat16 implements AutoCloseable {
 
   /** Keeps a bfloat16 copy of {@code w} [out, in] (float32); later changes to {@code w} do not reach it. */
   public Weight keep(NDArray w) {
-    try (IValue in = IValue.from((PtNDArray) w); IValue slot = IValueUtils.runMethod(module, "keep", in)) {
-      slots++;
-      return new Weight(this, (int) slot.toLong());
+    // Called with recording on, so the copy is an ordinary tensor that a backward pass may save (one
+    // made in inference mode could not be); keep detaches, so nothing is recorded.
+    NDArray slot;
+    try (NDScope scope = new NDScope()) {
+      scope.suppressNotUsedWarning();
+      NDArray method = w.getManager().create(0L);
+      method.setName("module_method:keep"); // DJL's way to name the method; not passed as an argument
+      slot = IValueUtils.forward(module, new NDList(w, method), true).singletonOrThrow();
+      NDScope.unregister(slot);
     }
+    slots.add(slot);
+    return new Weight(this, (int) slot.getLong(), slot);
   }
 
   /** The number of copies kept. */
   public int size() {
-    return slots;
+    return slots.size();
   }
 
   /**
    * x [.., in] W^T -> [.., out] through the copy in {@code slot}: inputs rounded to bfloat16, products
-   * summed in float32, the result rounded to bfloat16 and returned as float32. Only while autograd is
-   * off (DJL runs a module's methods without recording, and the copy is not a parameter, so a
-   * gradient would silently stop here).
+   * summed in float32, the result rounded to bfloat16 and returned as float32. Recorded when autograd
+   * records (the gradient reaches x only), in inference mode otherwise.
    */
-  NDArray linear(NDArray x, int slot) {
-    if (JniUtils.isGradMode()) {
-      throw new IllegalStateException("a bfloat16 copy of a weight is for passes without autograd (a distillation "
-          + "teacher); switch recording off first (libtorch's no_grad)");
-    }
-    try (IValue in = IValue.from((PtNDArray) x); IValue s = IValue.from((long) slot);
-        IValue out = IValueUtils.runMethod(module, "forward", in, s)) {
-      return out.toTensor((PtNDManager) x.getManager());
-    }
+  NDArray linear(NDArray x, NDArray slot) {
+    return IValueUtils.forward(module, new NDList(x, slot), JniUtils.isGradMode()).singletonOrThrow();
   }
 
   /**
@@ -109,6 +114,7 @@ public final class Bfloat16 implements AutoCloseable {
   public void close() {
     if (!closed) {
       closed = true;
+      slots.forEach(NDArray::close);
       module.close();
     }
   }

@@ -164,6 +164,17 @@ public final class Recipe {
       List<LossTerm> terms = new ArrayList<>();
       List<AutoCloseable> closeAtEnd = new ArrayList<>();
       try {
+        // The frozen base in bfloat16 (opt-in): the training step's passes multiply by copies of its
+        // linear weights; evaluation, probes and what is saved stay float32.
+        Bfloat16Copies baseCopies = null;
+        if (cfg.training.basePrecision.equals("bfloat16")) {
+          requireFrozenLinears("training.base_precision", cfg.training, model, adapterNames);
+          if (!Bfloat16.nativeOnThisCpu()) {
+            out.println("warning: training.base_precision is bfloat16, but " + Bfloat16.NOT_NATIVE);
+          }
+          baseCopies = Bfloat16Copies.of(model);
+          closeAtEnd.add(baseCopies);
+        }
         RunConfig.Retention r = cfg.retention;
         if (r.ewc != null) {
           Importance fisher = fisher(cfg, model, general, output, out);
@@ -192,9 +203,12 @@ public final class Recipe {
             closeAtEnd.add(teacher);
           }
           Distillation kd = new Distillation(teacher, r.distillation.weight, r.distillation.temperature, on, generalNames);
-          if (r.distillation.teacherPrecision.equals("bfloat16")) {
+          if (baseCopies != null) {
+            // The teacher is the same frozen base with adapters off: it shares the student's copies.
+            kd = kd.withBfloat16Teacher(baseCopies);
+          } else if (r.distillation.teacherPrecision.equals("bfloat16")) {
             if (adapter != null) {
-              requireFrozenBase(cfg.training, model, adapterNames);
+              requireFrozenLinears("retention.distillation.teacher_precision", cfg.training, model, adapterNames);
             }
             if (!Bfloat16.nativeOnThisCpu()) {
               out.println("warning: retention.distillation.teacher_precision is bfloat16, but " + Bfloat16.NOT_NATIVE);
@@ -225,7 +239,7 @@ public final class Recipe {
         }
 
         Trainer trainer = new Trainer(new Trainer.Setup(model, mixture, packer, validation, cfg.training, cfg.seed,
-            output, terms, adapter, epochs, live));
+            output, terms, adapter, epochs, live, baseCopies));
         if (existing == Existing.RESUME) {
           Path latest = trainer.checkpoints().latest().orElseThrow(() -> new IllegalArgumentException(
               output + ": --resume found no complete checkpoint under checkpoints/; start without --resume"));
@@ -383,21 +397,27 @@ public final class Recipe {
   }
 
   /**
-   * With adapters, a bfloat16 teacher is the base model's linear layers as they were at the start:
-   * refuse it when a stage also trains base weights, since the teacher would then mix starting linears
-   * with current norms and embeddings.
+   * bfloat16 copies of the base's linear weights are taken once, and get no gradient: refuse a run
+   * whose trainable selection (or one of its stages') includes one of those weights. Norms and the
+   * embedding may train: they are not copied, and a teacher with adapters off reads them as they are
+   * now in either precision.
+   *
+   * @param key the option that asked for the copies, for the message
    */
-  static void requireFrozenBase(RunConfig.Training t, CausalLM model, Set<String> adapterNames) {
+  static void requireFrozenLinears(String key, RunConfig.Training t, CausalLM model, Set<String> adapterNames) {
+    Set<String> linearWeights = new java.util.HashSet<>();
+    model.linearsWithHead().forEach(l -> linearWeights.add(l.weight.name()));
     List<String> selections = t.stages.isEmpty() ? List.of(RunConfig.Training.selector(t.trainable, true))
         : t.stages.stream().map(s -> RunConfig.Training.selector(s.trainable, true)).toList();
     for (String what : selections) {
       Set<String> chosen = ParamSelector.parse(what).select(model.allParameters().keySet(), adapterNames,
           model.config.numLayers, model.config.tieWordEmbeddings);
-      chosen.removeAll(adapterNames);
-      if (!chosen.isEmpty()) {
-        throw new IllegalArgumentException("retention.distillation.teacher_precision: bfloat16 copies the base model's "
-            + "linear weights once, but '" + what + "' also trains base weights (e.g. " + chosen.iterator().next()
-            + "), so the teacher would mix starting and current weights; use teacher_precision: float32 here");
+      for (String name : chosen) {
+        if (!adapterNames.contains(name) && linearWeights.contains(name)) {
+          throw new IllegalArgumentException(key + ": bfloat16 runs the base's linear layers on copies of their "
+              + "weights taken once, which get no gradient, but '" + what + "' trains " + name + "; train adapters "
+              + "(and norms) only, or set " + key.substring(key.lastIndexOf('.') + 1) + ": float32");
+        }
       }
     }
   }

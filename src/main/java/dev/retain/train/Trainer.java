@@ -11,6 +11,7 @@ import dev.retain.data.Example;
 import dev.retain.data.Mixture;
 import dev.retain.data.Packer;
 import dev.retain.eval.RetentionBudget;
+import dev.retain.model.Bfloat16Copies;
 import dev.retain.model.CausalLM;
 import dev.retain.model.PackedInputs;
 import dev.retain.model.Parameter;
@@ -36,10 +37,14 @@ import java.util.regex.Pattern;
  * during a step is closed at the step's end (one NDScope per step), so a long run stays flat.
  */
 public final class Trainer {
-  /** What the loop needs; built by the train and pretrain commands from a {@link RunConfig}. */
+  /**
+   * What the loop needs; built by the train and pretrain commands from a {@link RunConfig}.
+   * {@code baseCopies}, when given, are bfloat16 copies of the frozen base's linear weights that the
+   * training passes run on (training.base_precision); null runs them in float32.
+   */
   public record Setup(CausalLM model, Mixture mixture, Packer packer, Map<String, List<Example>> validation,
                       RunConfig.Training cfg, long seed, Path output, List<LossTerm> terms, Adapter adapter,
-                      int epochs, LiveEval live) {
+                      int epochs, LiveEval live, Bfloat16Copies baseCopies) {
     /** Names of the adapter's parameters (none without an adapter). */
     public Set<String> adapterNames() {
       return adapter == null ? Set.of() : adapter.parameterNames();
@@ -386,7 +391,7 @@ public final class Trainer {
     // The mean over the batch's targets and over the accumulated micro-batches, as one factor.
     NDArray mean = Host.scalar(model.manager(), 1f / (Math.max(1, in.count()) * cfg.gradAccum));
     try (GradientCollector gc = Backend.engine().newGradientCollector()) {
-      NDArray logits = model.targetLogits(in);
+      NDArray logits = s.baseCopies() == null ? model.targetLogits(in) : s.baseCopies().run(() -> model.targetLogits(in));
       NDArray ce = in.loss(logits).mul(mean);
       if ("nan".equals(dev.retain.util.Faults.action("loss.nan", state.step + 1))) {
         ce = ce.mul(Consts.of(Float.NaN));

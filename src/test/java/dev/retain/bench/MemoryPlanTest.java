@@ -1,6 +1,7 @@
 package dev.retain.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -88,6 +89,18 @@ class MemoryPlanTest {
     MemoryPlan lora = MemoryPlan.lora(c, 1, Set.of("q_proj", "v_proj"), 2, 3, 1000);
     assertEquals(12 * 32, lora.gradientAndOptimizerBytes());
     assertEquals(4 * (n + 32), lora.bytes("weights"));
+
+    // A bfloat16 base adds 2 B per matmul weight and 1.5 N V floats of bfloat16 gradient casts at the
+    // head; the rest, the saved activations included, is LoRA's as it was.
+    MemoryPlan bf16 = lora.withBfloat16Base();
+    assertEquals(2 * Flops.matmulParams(c), bf16.bytes("bfloat16 copies"));
+    assertEquals(lora.backwardElements() + 3 * 6L * c.vocabSize / 2, bf16.backwardElements());
+    assertEquals(lora.bytes("activations"), bf16.bytes("activations"));
+    assertEquals(lora.bytes("weights"), bf16.bytes("weights"));
+    assertEquals(lora.total() + bf16.bytes("bfloat16 copies") + 4 * (bf16.backwardElements() - lora.backwardElements())
+        + (bf16.bytes("allocator") - lora.bytes("allocator")), bf16.total());
+    assertEquals(bf16.bytes("bfloat16 copies"), bf16.withTargetPositions(3).bytes("bfloat16 copies"), "kept");
+    assertThrows(IllegalArgumentException.class, full::withBfloat16Base);
   }
 
   @Test

@@ -59,6 +59,20 @@ class PlanCommandTest {
   }
 
   @Test
+  void aBfloat16BaseAddsItsCopiesToLora() {
+    Run r = run("plan", "--model", "base", "--base-precision", "bfloat16");
+    assertEquals(0, r.code(), r.err());
+    // 5,791,744 weights in the projections and the head, 2 B each
+    assertTrue(r.out().contains("| part | full fine-tuning | LoRA r=8 (q_proj, v_proj), bfloat16 base |"), r.out());
+    assertTrue(r.out().contains("| bfloat16 copies | 0.0 MiB | 11.0 MiB | 2 B x 5791744 weights"), r.out());
+    // 2 N V logit gradients (64 MiB) and 1.5 N V more for the bfloat16 casts (48 MiB)
+    assertTrue(r.out().contains("| peak transient (backward) | 64.0 MiB | 112.0 MiB |"), r.out());
+    Run bad = run("plan", "--model", "base", "--base-precision", "bf16");
+    assertEquals(2, bad.code());
+    assertTrue(bad.err().contains("--base-precision must be float32 or bfloat16"), bad.err());
+  }
+
+  @Test
   void unknownTargetIsAUserError() {
     Run r = run("plan", "--model", "base", "--lora-targets", "qq_proj");
     assertEquals(2, r.code());

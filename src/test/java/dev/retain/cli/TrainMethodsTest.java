@@ -127,13 +127,49 @@ class TrainMethodsTest {
     assertEquals(2, none.code(), none.out() + none.err());
     assertTrue(none.err().contains("retention.distillation.teacher_precision"), none.err());
 
-    // With adapters, a stage that also trains base weights would give a teacher of mixed weights.
+    // With adapters, a stage that also trains a linear weight would leave the teacher's copy stale;
+    // norms may train (they are not copied, and the float32 teacher reads them as they are now too).
     Cli.Run mixed = Cli.run("train", "--config", yaml.toString(), "--output", tmp.resolve("mixed").toString(),
         "--set", "lora={r: 4, alpha: 8, target_modules: [q_proj, v_proj]}",
         "--set", "retention.distillation={weight: 0.5, teacher_precision: bfloat16}",
-        "--set", "training.stages=[{trainable: adapters, epochs: 1}, {trainable: adapters+norm, epochs: 1}]");
+        "--set", "training.stages=[{trainable: adapters, epochs: 1}, {trainable: adapters+top:1, epochs: 1}]");
     assertTrue(mixed.code() != 0, mixed.out() + mixed.err());
-    assertTrue(mixed.err().contains("adapters+norm") && mixed.err().contains("teacher_precision: float32"), mixed.err());
+    assertTrue(mixed.err().contains("retention.distillation.teacher_precision") && mixed.err().contains("adapters+top:1")
+        && mixed.err().contains("teacher_precision: float32"), mixed.err());
+    train("norms", "lora={r: 4, alpha: 8, target_modules: [q_proj, v_proj]}",
+        "retention.distillation={weight: 0.5, teacher_precision: bfloat16}",
+        "training.stages=[{trainable: adapters, epochs: 1}, {trainable: adapters+norm, epochs: 1}]");
+  }
+
+  /**
+   * training.base_precision: bfloat16 under LoRA: the run trains and saves its adapter, a distillation
+   * teacher shares the copies, norms may train next to the adapters; a run that trains a linear weight,
+   * or has no adapters, is refused with the key named.
+   */
+  @Test
+  void aBfloat16BaseUnderAdaptersFromTheRunYaml() throws Exception {
+    String lora = train("lora-bf16", "lora={r: 4, alpha: 8, target_modules: [q_proj, v_proj]}",
+        "training.base_precision=bfloat16", "retention.distillation={weight: 0.5}",
+        "training.stages=[{trainable: adapters, epochs: 1}, {trainable: adapters+norm, epochs: 1}]");
+    assertTrue(lora.contains("teacher: the base model (adapters off), its matmuls in bfloat16"), lora);
+    assertEquals(Set.of("kd"), loggedTerms("lora-bf16"));
+    assertTrue(Files.exists(tmp.resolve("lora-bf16/adapter/adapter_model.safetensors")));
+    assertTrue(Files.readString(tmp.resolve("lora-bf16/run.yaml")).contains("base_precision: bfloat16"));
+
+    Cli.Run full = Cli.run("train", "--config", yaml.toString(), "--output", tmp.resolve("full").toString(), "--set",
+        "training.base_precision=bfloat16");
+    assertEquals(2, full.code(), full.out() + full.err());
+    assertTrue(full.err().contains("training.base_precision") && full.err().contains("set lora or adapters"), full.err());
+    Cli.Run bad = Cli.run("train", "--config", yaml.toString(), "--output", tmp.resolve("bad").toString(), "--set",
+        "training.base_precision=bf16", "--set", "lora={r: 4}");
+    assertEquals(2, bad.code(), bad.out() + bad.err());
+    assertTrue(bad.err().contains("training.base_precision") && bad.err().contains("float32 or bfloat16"), bad.err());
+    Cli.Run linear = Cli.run("train", "--config", yaml.toString(), "--output", tmp.resolve("linear").toString(),
+        "--set", "lora={r: 4, alpha: 8, target_modules: [q_proj, v_proj]}", "--set", "training.base_precision=bfloat16",
+        "--set", "training.trainable=adapters+top:1");
+    assertTrue(linear.code() != 0, linear.out() + linear.err());
+    assertTrue(linear.err().contains("training.base_precision") && linear.err().contains("adapters+top:1")
+        && linear.err().contains("base_precision: float32"), linear.err());
   }
 
   /** A run.yaml written before an option existed resumes: the missing key reads as its default. */

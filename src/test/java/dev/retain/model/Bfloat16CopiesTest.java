@@ -132,16 +132,48 @@ class Bfloat16CopiesTest {
     }
   }
 
+  /**
+   * A recorded pass on the copies trains what trains around them (here the final norm, as an adapter
+   * would): its gradient is the float32 pass's within a few percent (bfloat16 rounding). A linear weight that trains
+   * is refused, since its copy would get no gradient, and the model is float32 again afterwards.
+   */
   @Test
-  void refusesAPassWhileAutogradRecordsAndRestoresFloat32() {
+  void aRecordedPassReachesWhatTrainsAroundFrozenCopiesAndRefusesATrainingLinear() {
     try (CausalLM model = ModelLoader.random(ModelConfig.fromJson(ModelConfig.llamaJson(64, 32, 64, 2, 4, 2), "t"), 3, 0.1);
         NDManager m = model.manager().newSubManager(); Bfloat16Copies copies = Bfloat16Copies.of(model)) {
-      NDArray input = m.create(new long[] {1, 5, 9, 12}, new Shape(1, 4));
+      NDArray input = m.create(new long[] {1, 5, 9, 12, 40, 7}, new Shape(1, 6));
+      model.norm.setTrainable(true);
+      float[] want = normGradient(model, () -> model.logits(input));
+      float[] got = normGradient(model, () -> copies.run(() -> model.logits(input)));
+      double largest = 0;
+      double err = 0;
+      for (int i = 0; i < want.length; i++) {
+        largest = Math.max(largest, Math.abs(want[i]));
+        err = Math.max(err, Math.abs(got[i] - want[i]));
+      }
+      assertTrue(largest > 0 && err > 0, "a gradient, and from the copies: " + err);
+      // Measured: 1.6% of the largest entry (the logits squared double the rounding).
+      assertTrue(err < 0.04 * largest, "within 4% of the largest entry: " + err + " of " + largest);
+
       float[] before = model.logits(input).toFloatArray();
+      model.layers.get(1).qProj.weight.setTrainable(true);
       try (GradientCollector gc = Backend.engine().newGradientCollector()) {
-        assertThrows(IllegalStateException.class, () -> copies.run(() -> model.logits(input)));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> copies.run(() -> model.logits(input)));
+        assertTrue(e.getMessage().contains("model.layers.1.self_attn.q_proj") && e.getMessage().contains("frozen"),
+            e.getMessage());
       }
       assertArrayEquals(before, model.logits(input).toFloatArray(), "float32 again after the refusal");
+    }
+  }
+
+  private static float[] normGradient(CausalLM model, java.util.function.Supplier<NDArray> pass) {
+    try (NDScope scope = new NDScope(); GradientCollector gc = Backend.engine().newGradientCollector()) {
+      scope.suppressNotUsedWarning();
+      NDArray logits = pass.get();
+      gc.backward(logits.mul(logits).sum());
+      float[] g = model.norm.data().getGradient().toFloatArray();
+      model.norm.data().getGradient().subi(model.norm.data().getGradient());
+      return g;
     }
   }
 }

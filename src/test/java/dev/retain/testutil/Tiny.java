@@ -86,6 +86,12 @@ public final class Tiny {
   /** The same with live evaluation. */
   public static Trainer trainer(Path dir, CausalLM model, RunConfig.Training cfg, int epochs, List<LossTerm> terms,
       Adapter adapter, LiveEval live) throws IOException {
+    return trainer(dir, model, cfg, epochs, terms, adapter, live, null);
+  }
+
+  /** The same with the training passes on bfloat16 copies of the frozen base's linear weights (or null). */
+  public static Trainer trainer(Path dir, CausalLM model, RunConfig.Training cfg, int epochs, List<LossTerm> terms,
+      Adapter adapter, LiveEval live, dev.retain.model.Bfloat16Copies baseCopies) throws IOException {
     Files.createDirectories(dir);
     Path tok = tokenizer(dir);
     Tokenizer t = Tokenizer.load(tok);
@@ -98,6 +104,6 @@ public final class Tiny {
     val.put("domain", domain.validationExamples());
     val.put("general", general.validationExamples());
     return new Trainer(new Trainer.Setup(model, mix, new Packer(32, 4, 2), val, cfg, 7, dir.resolve("out"),
-        new ArrayList<>(terms), adapter, epochs, live));
+        new ArrayList<>(terms), adapter, epochs, live, baseCopies));
   }
 }
