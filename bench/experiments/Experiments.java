@@ -24,7 +24,8 @@
 //      fine-tuning and LoRA q,v, shares 1.0 (the benchmark's rows), 0.3 (the bundled data) and 0.1.
 //   5. the planner's activations at a share of target positions: resident memory right after the
 //      forward pass and loss of a training step, minus right before it, against MemoryPlan's count of
-//      what the step keeps (stepElements); run it with every free returned to the system at once,
+//      what the step keeps (stepElements), for full fine-tuning, LoRA q,v and LoRA q,v on a bfloat16 base;
+//      run it with every free returned to the system at once,
 //      or the allocator's pooling hides what is live:
 //        MALLOC_MMAP_THRESHOLD_=65536 java -cp ... bench/experiments/Experiments.java base plan
 //   6. a distillation teacher's pass (CausalLM.targetLogits without autograd, loss at every position

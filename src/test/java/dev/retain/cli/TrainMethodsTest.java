@@ -142,9 +142,9 @@ class TrainMethodsTest {
   }
 
   /**
-   * training.base_precision: bfloat16 under LoRA: the run trains and saves its adapter, a distillation
-   * teacher shares the copies, norms may train next to the adapters; a run that trains a linear weight,
-   * or has no adapters, is refused with the key named.
+   * training.base_precision: bfloat16 under LoRA and bottleneck adapters: the run trains and saves its
+   * adapter, a distillation teacher shares the copies, norms may train next to the adapters; a run that
+   * trains a linear weight, or has no adapters, is refused with the key named.
    */
   @Test
   void aBfloat16BaseUnderAdaptersFromTheRunYaml() throws Exception {
@@ -155,6 +155,8 @@ class TrainMethodsTest {
     assertEquals(Set.of("kd"), loggedTerms("lora-bf16"));
     assertTrue(Files.exists(tmp.resolve("lora-bf16/adapter/adapter_model.safetensors")));
     assertTrue(Files.readString(tmp.resolve("lora-bf16/run.yaml")).contains("base_precision: bfloat16"));
+    train("bottleneck-bf16", "adapters={reduction_factor: 4}", "training.base_precision=bfloat16");
+    assertTrue(Files.exists(tmp.resolve("bottleneck-bf16/adapter/adapter_config.json")));
 
     Cli.Run full = Cli.run("train", "--config", yaml.toString(), "--output", tmp.resolve("full").toString(), "--set",
         "training.base_precision=bfloat16");
