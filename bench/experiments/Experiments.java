@@ -193,7 +193,7 @@ public class Experiments {
               s.suppressNotUsedWarning();
               long before = ProcStatus.rss();
               dev.retain.model.PackedInputs in = dev.retain.model.PackedInputs.of(m, t, ids, pos, new int[b][t], targets);
-              NDArray logits = copies == null ? model.targetLogits(in) : copies.run(() -> model.targetLogits(in));
+              NDArray logits = dev.retain.model.Bfloat16Copies.run(copies, () -> model.targetLogits(in));
               NDArray loss = in.loss(logits).mul(dev.retain.tensor.Host.scalar(m, 1f / in.count()));
               logits.close(); // as the trainer does before the backward
               loss.getFloat();

@@ -293,7 +293,8 @@ public final class MemoryPlan {
   /**
    * Elements the backward adds at its start, its peak: the two N V gradients of log-softmax at the head.
    * On a bfloat16 base the head's backward also holds bfloat16 casts of its N V gradient: 1.5 N V
-   * floats more, as measured on base and 25m (lora_qv_bf16 against lora_qv, BENCHMARKS.md).
+   * floats more, as measured on base (lora_qv_bf16 against lora_qv, BENCHMARKS.md); on 25m it was
+   * 0.8 N V, so this is an upper bound there.
    */
   public long backwardElements() {
     long nv = targetPositions * config.vocabSize;

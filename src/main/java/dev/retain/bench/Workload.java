@@ -387,7 +387,7 @@ public final class Workload implements AutoCloseable {
     phase("inputs");
     try (GradientCollector gc = Backend.engine().newGradientCollector()) {
       // lora_qv_bf16: the student's pass on the base's bfloat16 copies (the recipe's base_precision)
-      NDArray logits = kase == BenchCase.LORA_QV_BF16 ? bfloat16.run(() -> model.targetLogits(in)) : model.targetLogits(in);
+      NDArray logits = Bfloat16Copies.run(kase == BenchCase.LORA_QV_BF16 ? bfloat16 : null, () -> model.targetLogits(in));
       phase("forward");
       NDArray ce = in.loss(logits).mul(mean);
       NDArray loss = ce;

@@ -143,9 +143,10 @@ final class BenchCommand implements Callable<Integer> {
         which.add(BenchCase.of(c));
       }
     }
-    if ((which.contains(BenchCase.LORA_KD_BF16) || which.contains(BenchCase.LORA_QV_BF16))
-        && !dev.retain.tensor.Bfloat16.nativeOnThisCpu()) {
-      System.err.println("warning: lora_kd_bf16 and lora_qv_bf16 run matmuls in bfloat16, but "
+    List<String> bfloat16Cases = which.stream().filter(c -> c == BenchCase.LORA_KD_BF16 || c == BenchCase.LORA_QV_BF16)
+        .map(c -> c.id).toList();
+    if (!bfloat16Cases.isEmpty() && !dev.retain.tensor.Bfloat16.nativeOnThisCpu()) {
+      System.err.println("warning: " + String.join(" and ", bfloat16Cases) + " run matmuls in bfloat16, but "
           + dev.retain.tensor.Bfloat16.NOT_NATIVE);
     }
     String py = python != null ? python : Runner.defaultPython();

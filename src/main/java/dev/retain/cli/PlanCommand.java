@@ -64,7 +64,7 @@ final class PlanCommand implements Callable<Integer> {
     if (r < 1 || batch < 1 || seq < 1) {
       throw new Errors.UserException("--lora, --batch and --seq must be >= 1");
     }
-    if (!List.of("float32", "bfloat16").contains(basePrecision)) {
+    if (!dev.retain.train.RunConfig.PRECISIONS.contains(basePrecision)) {
       throw new Errors.UserException("--base-precision must be float32 or bfloat16, got '" + basePrecision + "'");
     }
     if (!(targetShare >= 0 && targetShare <= 1)) {

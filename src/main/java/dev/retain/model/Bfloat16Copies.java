@@ -1,17 +1,20 @@
 package dev.retain.model;
 
+import ai.djl.ndarray.NDArray;
 import dev.retain.tensor.Bfloat16;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * bfloat16 copies of a model's linear weights (every decoder projection and the head), for a teacher
- * pass that needs no gradient: inside {@link #run} the model's linear layers multiply by the copies,
- * everything else (embedding, norms, rotary attention, SwiGLU, adapters) stays float32. The copies
- * are taken once, from the weights as they are when this is built, and hold half the memory of those
- * weights in float32. {@link #of} keeps them next to the float32 weights and switches per pass (the
- * model trains too); {@link #replacing} makes them the frozen model's only linear weights.
+ * bfloat16 copies of a model's linear weights (every decoder projection and the head) for passes
+ * whose linear weights do not train: inside {@link #run} the model's linear layers multiply by the
+ * copies, everything else (embedding, norms, rotary attention, SwiGLU, adapters) stays float32. Two
+ * uses: a distillation teacher (no autograd), and the frozen base under adapters while they train
+ * (training.base_precision; with autograd, the gradient reaches each layer's input, never the copy).
+ * The copies are taken once, from the weights as they are when this is built, and hold half the
+ * memory of those weights in float32. {@link #of} keeps them next to the float32 weights and
+ * switches per pass; {@link #replacing} makes them a frozen model's only linear weights.
  *
  * <p>A distillation teacher only ranks the next token; in bfloat16 its logits move by 0.4-0.7% of the
  * largest logit (the test models and retain-base; Bfloat16CopiesTest holds it under 0.8%). That is why
@@ -22,6 +25,7 @@ public final class Bfloat16Copies implements AutoCloseable {
   private final CausalLM model;
   private final Bfloat16 kernel;
   private final Map<Linear, Bfloat16.Weight> copies = new LinkedHashMap<>();
+  private final Map<Linear, NDArray> copiedFrom = new LinkedHashMap<>(); // the float32 tensor each copy was taken from
   private boolean on;
   private boolean replacing; // the copies stand in for the float32 weights for good
 
@@ -31,6 +35,7 @@ public final class Bfloat16Copies implements AutoCloseable {
     try {
       for (Linear lin : model.linearsWithHead()) {
         copies.put(lin, kernel.keep(lin.weight.data()));
+        copiedFrom.put(lin, lin.weight.data());
       }
     } catch (RuntimeException e) {
       kernel.close();
@@ -73,11 +78,21 @@ public final class Bfloat16Copies implements AutoCloseable {
     return c;
   }
 
-  /** Runs {@code pass} with the model's linear layers on the bfloat16 copies, then back on float32. */
+  /**
+   * Runs {@code pass} with the model's linear layers on the bfloat16 copies, then back on float32.
+   * Refuses when a weight was replaced since its copy was taken (a LoRA merge writes W + BA into a new
+   * tensor and switches the adapter off: on the stale copy its delta would silently vanish).
+   */
   public <T> T run(Supplier<T> pass) {
     if (on || replacing) {
       return pass.get();
     }
+    copiedFrom.forEach((lin, from) -> {
+      if (lin.weight.data() != from) {
+        throw new IllegalStateException(lin.name + ": its weight was replaced after its bfloat16 copy was taken (a merged "
+            + "adapter, or new weights); make new copies");
+      }
+    });
     on = true;
     copies.forEach(Linear::useBfloat16);
     try {
@@ -86,6 +101,11 @@ public final class Bfloat16Copies implements AutoCloseable {
       copies.keySet().forEach(lin -> lin.useBfloat16(null));
       on = false;
     }
+  }
+
+  /** {@code pass} on {@code copies}, or as it is when there are none (null): float32. */
+  public static <T> T run(Bfloat16Copies copies, Supplier<T> pass) {
+    return copies == null ? pass.get() : copies.run(pass);
   }
 
   /** The model whose weights were copied. */

@@ -199,7 +199,7 @@ public final class Distillation implements LossTerm {
           + "bfloat16 teacher's linear layers are copies of the starting weights; the teacher would mix the two (use a "
           + "float32 teacher)");
     }
-    return NoGrad.get(() -> bfloat16 == null ? teacherPass(model, in) : bfloat16.run(() -> teacherPass(model, in)));
+    return NoGrad.get(() -> Bfloat16Copies.run(bfloat16, () -> teacherPass(model, in)));
   }
 
   /** The teacher's forward at the target positions: the frozen copy, or the model with its adapters off. */

@@ -46,9 +46,22 @@ public final class Bfloat16 implements AutoCloseable {
   private boolean closed;
 
   /** One weight's bfloat16 copy: {@code linear(x)} = x W^T in bfloat16, as float32. */
-  public record Weight(Bfloat16 owner, int slot, NDArray slotTensor) {
+  public static final class Weight {
+    private final Bfloat16 owner;
+    private final NDArray slot; // the copy's slot number as the module takes it (a 0-d int64 tensor); owner closes it
+
+    private Weight(Bfloat16 owner, NDArray slot) {
+      this.owner = owner;
+      this.slot = slot;
+    }
+
     public NDArray linear(NDArray x) {
-      return owner.linear(x, slotTensor);
+      return owner.linear(x, slot);
+    }
+
+    /** The copy's slot in its module (0, 1, ... in the order kept). */
+    public int slot() {
+      return (int) slot.getLong();
     }
   }
 
@@ -62,7 +75,8 @@ public final class Bfloat16 implements AutoCloseable {
       // The module's two lines run as written, op by op with libtorch's own autograd (as eager
       // PyTorch does), not through TorchScript's profiling executor, which would re-specialise them for
       // every new input shape. (Measured: the same speed and peak memory either way, within this
-      // machine's noise; this is the simpler of the two.)
+      // machine's noise; this is the simpler of the two.) libtorch keeps this switch per thread: it
+      // holds for the thread that loads the module, which is the one that runs retain's passes.
       JniUtils.setGraphExecutorOptimize(false);
       module = JniUtils.loadModule((PtNDManager) manager, in, false, false);
     } catch (IOException e) {
@@ -72,8 +86,8 @@ public final class Bfloat16 implements AutoCloseable {
 
   /** Keeps a bfloat16 copy of {@code w} [out, in] (float32); later changes to {@code w} do not reach it. */
   public Weight keep(NDArray w) {
-    // Called with recording on, so the copy is an ordinary tensor that a backward pass may save (one
-    // made in inference mode could not be); keep detaches, so nothing is recorded.
+    // Called outside inference mode (isTrain), so the copy is an ordinary tensor that a backward pass
+    // may save (one made in inference mode could not be); keep detaches, so nothing is recorded.
     NDArray slot;
     try (NDScope scope = new NDScope()) {
       scope.suppressNotUsedWarning();
@@ -83,7 +97,7 @@ public final class Bfloat16 implements AutoCloseable {
       NDScope.unregister(slot);
     }
     slots.add(slot);
-    return new Weight(this, (int) slot.getLong(), slot);
+    return new Weight(this, slot);
   }
 
   /** The number of copies kept. */

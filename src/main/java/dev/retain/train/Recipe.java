@@ -40,6 +40,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -117,6 +118,15 @@ public final class Recipe {
       Mixture mixture = new Mixture(domain, general, replay, epochs, cfg.seed, cfg.data.replay.replacement);
       Packer packer = new Packer(cfg.data.seqLen, cfg.training.batchSize, eos);
 
+      // bfloat16 copies of the base's linears need them frozen throughout: say so now, before the probes.
+      boolean baseOnCopies = cfg.training.basePrecision.equals("bfloat16");
+      if (baseOnCopies) {
+        requireFrozenLinears("training.base_precision", cfg.training, model);
+      } else if (cfg.retention.distillation != null && cfg.retention.distillation.teacherPrecision.equals("bfloat16")
+          && (cfg.lora != null || cfg.adapters != null)) {
+        requireFrozenLinears("retention.distillation.teacher_precision", cfg.training, model);
+      }
+
       // Probes on the base model, before anything changes it.
       Encoder probeEncoder = new Encoder(tok, bos, eos, Math.max(cfg.data.seqLen, 256));
       List<Probes.Suite> suites = cfg.eval.probes == null ? List.of() : Probes.load(cfg.eval.probes);
@@ -167,8 +177,7 @@ public final class Recipe {
         // The frozen base in bfloat16 (opt-in): the training step's passes multiply by copies of its
         // linear weights; evaluation, probes and what is saved stay float32.
         Bfloat16Copies baseCopies = null;
-        if (cfg.training.basePrecision.equals("bfloat16")) {
-          requireFrozenLinears("training.base_precision", cfg.training, model, adapterNames);
+        if (baseOnCopies) {
           if (!Bfloat16.nativeOnThisCpu()) {
             out.println("warning: training.base_precision is bfloat16, but " + Bfloat16.NOT_NATIVE);
           }
@@ -207,9 +216,6 @@ public final class Recipe {
             // The teacher is the same frozen base with adapters off: it shares the student's copies.
             kd = kd.withBfloat16Teacher(baseCopies);
           } else if (r.distillation.teacherPrecision.equals("bfloat16")) {
-            if (adapter != null) {
-              requireFrozenLinears("retention.distillation.teacher_precision", cfg.training, model, adapterNames);
-            }
             if (!Bfloat16.nativeOnThisCpu()) {
               out.println("warning: retention.distillation.teacher_precision is bfloat16, but " + Bfloat16.NOT_NATIVE);
             }
@@ -398,22 +404,23 @@ public final class Recipe {
 
   /**
    * bfloat16 copies of the base's linear weights are taken once, and get no gradient: refuse a run
-   * whose trainable selection (or one of its stages') includes one of those weights. Norms and the
-   * embedding may train: they are not copied, and a teacher with adapters off reads them as they are
-   * now in either precision.
+   * whose trainable selection (or one of its stages') includes one of those weights. Norms may train,
+   * and so may an untied embedding: they are not copied, and a teacher with adapters off reads them as
+   * they are now in either precision. A tied embedding is the head's weight, so it counts. Needs no
+   * adapter: their parameters are never linear weights, so the check runs before they are applied.
    *
    * @param key the option that asked for the copies, for the message
    */
-  static void requireFrozenLinears(String key, RunConfig.Training t, CausalLM model, Set<String> adapterNames) {
-    Set<String> linearWeights = new java.util.HashSet<>();
+  static void requireFrozenLinears(String key, RunConfig.Training t, CausalLM model) {
+    Set<String> linearWeights = new HashSet<>();
     model.linearsWithHead().forEach(l -> linearWeights.add(l.weight.name()));
     List<String> selections = t.stages.isEmpty() ? List.of(RunConfig.Training.selector(t.trainable, true))
         : t.stages.stream().map(s -> RunConfig.Training.selector(s.trainable, true)).toList();
     for (String what : selections) {
-      Set<String> chosen = ParamSelector.parse(what).select(model.allParameters().keySet(), adapterNames,
+      Set<String> chosen = ParamSelector.parse(what).select(model.allParameters().keySet(), Set.of(),
           model.config.numLayers, model.config.tieWordEmbeddings);
       for (String name : chosen) {
-        if (!adapterNames.contains(name) && linearWeights.contains(name)) {
+        if (linearWeights.contains(name)) {
           throw new IllegalArgumentException(key + ": bfloat16 runs the base's linear layers on copies of their "
               + "weights taken once, which get no gradient, but '" + what + "' trains " + name + "; train adapters "
               + "(and norms) only, or set " + key.substring(key.lastIndexOf('.') + 1) + ": float32");

@@ -104,6 +104,14 @@ public class RunConfig implements Validatable {
     @Doc("penalty strength alpha") @Range(min = 0) public double alpha = 0.01;
   }
 
+  /** The precisions a linear layer can run in: float32, or bfloat16 on copies of its weights. */
+  public static final List<String> PRECISIONS = List.of("float32", "bfloat16");
+
+  /** Whether {@code value} is one of {@code allowed} (false for null, which List.contains would throw on). */
+  static boolean oneOf(String value, List<String> allowed) {
+    return value != null && allowed.contains(value);
+  }
+
   public static class Distill {
     @Doc("weight of the distillation term next to CE") @Range(min = 0) public double weight = 0.5;
     @Doc("softmax temperature T") @Range(min = 0, minExclusive = true) public double temperature = 2.0;
@@ -111,7 +119,8 @@ public class RunConfig implements Validatable {
     @Doc("the teacher's linear layers: float32 (exact), or bfloat16 (on copies of their weights: with adapters they "
         + "add half the base linears' float32 size, with full fine-tuning they replace the frozen teacher's float32 "
         + "linears and halve them; on CPUs with AVX512-BF16 the teacher's pass takes 27-42% less time and its logits "
-        + "move by about 0.5% of the largest)")
+        + "move by about 0.5% of the largest). With training.base_precision: bfloat16 the teacher shares the base's "
+        + "copies, whatever this says")
     public String teacherPrecision = "float32";
   }
 
@@ -241,7 +250,7 @@ public class RunConfig implements Validatable {
 
     @Override
     public void validate(ConfigErrors errors) {
-      if (!List.of("float32", "bfloat16").contains(basePrecision)) {
+      if (!oneOf(basePrecision, PRECISIONS)) {
         errors.add("training.base_precision", "must be float32 or bfloat16, got '" + basePrecision + "'");
       }
       if (trainable != null) {
@@ -267,7 +276,7 @@ public class RunConfig implements Validatable {
           errors.add("training.stages[" + i + "]", "give every stage's length the same way (all in epochs or all in steps)");
         }
       }
-      if (!List.of("f32", "bf16", "f16").contains(saveDtype)) {
+      if (!oneOf(saveDtype, List.of("f32", "bf16", "f16"))) {
         errors.add("training.save_dtype", "must be f32, bf16 or f16, got '" + saveDtype + "'");
       }
       for (int i = 0; i < paramGroups.size(); i++) {
@@ -305,7 +314,7 @@ public class RunConfig implements Validatable {
     if (retention.distillation != null && !java.util.Arrays.asList("all", "general", "domain").contains(retention.distillation.on)) {
       errors.add("retention.distillation.on", "must be all, general or domain, got '" + retention.distillation.on + "'");
     }
-    if (retention.distillation != null && !java.util.Arrays.asList("float32", "bfloat16").contains(retention.distillation.teacherPrecision)) {
+    if (retention.distillation != null && !oneOf(retention.distillation.teacherPrecision, PRECISIONS)) {
       errors.add("retention.distillation.teacher_precision", "must be float32 or bfloat16, got '"
           + retention.distillation.teacherPrecision + "'");
     }

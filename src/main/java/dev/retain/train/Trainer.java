@@ -391,7 +391,7 @@ public final class Trainer {
     // The mean over the batch's targets and over the accumulated micro-batches, as one factor.
     NDArray mean = Host.scalar(model.manager(), 1f / (Math.max(1, in.count()) * cfg.gradAccum));
     try (GradientCollector gc = Backend.engine().newGradientCollector()) {
-      NDArray logits = s.baseCopies() == null ? model.targetLogits(in) : s.baseCopies().run(() -> model.targetLogits(in));
+      NDArray logits = Bfloat16Copies.run(s.baseCopies(), () -> model.targetLogits(in));
       NDArray ce = in.loss(logits).mul(mean);
       if ("nan".equals(dev.retain.util.Faults.action("loss.nan", state.step + 1))) {
         ce = ce.mul(Consts.of(Float.NaN));

@@ -133,7 +133,7 @@ class TrainMethodsTest {
         "--set", "lora={r: 4, alpha: 8, target_modules: [q_proj, v_proj]}",
         "--set", "retention.distillation={weight: 0.5, teacher_precision: bfloat16}",
         "--set", "training.stages=[{trainable: adapters, epochs: 1}, {trainable: adapters+top:1, epochs: 1}]");
-    assertTrue(mixed.code() != 0, mixed.out() + mixed.err());
+    assertEquals(2, mixed.code(), mixed.out() + mixed.err());
     assertTrue(mixed.err().contains("retention.distillation.teacher_precision") && mixed.err().contains("adapters+top:1")
         && mixed.err().contains("teacher_precision: float32"), mixed.err());
     train("norms", "lora={r: 4, alpha: 8, target_modules: [q_proj, v_proj]}",
@@ -169,9 +169,19 @@ class TrainMethodsTest {
     Cli.Run linear = Cli.run("train", "--config", yaml.toString(), "--output", tmp.resolve("linear").toString(),
         "--set", "lora={r: 4, alpha: 8, target_modules: [q_proj, v_proj]}", "--set", "training.base_precision=bfloat16",
         "--set", "training.trainable=adapters+top:1");
-    assertTrue(linear.code() != 0, linear.out() + linear.err());
+    assertEquals(2, linear.code(), linear.out() + linear.err());
     assertTrue(linear.err().contains("training.base_precision") && linear.err().contains("adapters+top:1")
         && linear.err().contains("base_precision: float32"), linear.err());
+    Cli.Run stage = Cli.run("train", "--config", yaml.toString(), "--output", tmp.resolve("stage").toString(),
+        "--set", "lora={r: 4, alpha: 8, target_modules: [q_proj, v_proj]}", "--set", "training.base_precision=bfloat16",
+        "--set", "training.stages=[{trainable: adapters, epochs: 1}, {trainable: adapters+head, epochs: 1}]");
+    assertEquals(2, stage.code(), stage.out() + stage.err());
+    assertTrue(stage.err().contains("'adapters+head' trains lm_head.weight"), stage.err());
+    assertTrue(!stage.out().contains("train step"), "refused before training: " + stage.out());
+    Cli.Run none = Cli.run("train", "--config", yaml.toString(), "--output", tmp.resolve("none").toString(), "--set",
+        "training.base_precision=null", "--set", "lora={r: 4}");
+    assertEquals(2, none.code(), none.out() + none.err());
+    assertTrue(none.err().contains("training.base_precision") && none.err().contains("got 'null'"), none.err());
   }
 
   /** A run.yaml written before an option existed resumes: the missing key reads as its default. */

@@ -166,6 +166,23 @@ class Bfloat16CopiesTest {
     }
   }
 
+  /** A weight replaced after the copies were taken (as a LoRA merge does) makes them stale: refused. */
+  @Test
+  void refusesAPassOnCopiesOfAReplacedWeight() {
+    try (CausalLM model = ModelLoader.random(ModelConfig.fromJson(ModelConfig.llamaJson(64, 32, 64, 2, 4, 2), "t"), 3, 0.1);
+        NDManager m = model.manager().newSubManager(); Bfloat16Copies copies = Bfloat16Copies.of(model)) {
+      NDArray input = m.create(new long[] {1, 5, 9, 12}, new Shape(1, 4));
+      copies.run(() -> model.logits(input));
+      Parameter w = model.layers.get(0).vProj.weight;
+      NDArray fresh = model.manager().create(w.data().toFloatArray(), w.data().getShape());
+      NDScope.unregister(fresh);
+      w.set(fresh);
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> copies.run(() -> model.logits(input)));
+      assertTrue(e.getMessage().contains("model.layers.0.self_attn.v_proj") && e.getMessage().contains("replaced"),
+          e.getMessage());
+    }
+  }
+
   private static float[] normGradient(CausalLM model, java.util.function.Supplier<NDArray> pass) {
     try (NDScope scope = new NDScope(); GradientCollector gc = Backend.engine().newGradientCollector()) {
       scope.suppressNotUsedWarning();
