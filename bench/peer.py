@@ -21,9 +21,10 @@ that the peer needs nothing but torch:
                  same model with the LoRA adapters switched off (lora_kd) or a frozen copy of the
                  starting model (full_kd), under no_grad; lora_kd_bf16 runs that teacher under
                  torch.autocast("cpu", dtype=torch.bfloat16), PyTorch's way to a bfloat16 teacher
-  bfloat16 base  lora_qv_bf16: every frozen linear (the projections under LoRA and the head) multiplies
-                 by a bfloat16 copy of its weight, F.linear(x.bfloat16(), W16).float(), as retain's
-                 training.base_precision: bfloat16; LoRA, norms, attention and AdamW stay float32
+  bfloat16 base  lora_qv_bf16, lora_kd_bf16base: every frozen linear (the projections under LoRA and
+                 the head) multiplies by a bfloat16 copy of its weight, F.linear(x.bfloat16(),
+                 W16).float(), as retain's training.base_precision: bfloat16 (the teacher too); LoRA,
+                 norms, attention and AdamW stay float32
 
 The token ids are the ones retain uses (SplitMix64 from the seed), so both sides train on the same
 data; initial weights are drawn from the same distributions (not the same values).
@@ -293,8 +294,8 @@ def matmul_gflops(torch, n=1024, repeats=15):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--case", required=True,
-                    choices=["full", "lora_qv", "lora_qv_bf16", "lora_all", "lora_kd", "lora_kd_bf16", "full_ewc",
-                             "full_kd", "eval", "generate"])
+                    choices=["full", "lora_qv", "lora_qv_bf16", "lora_all", "lora_kd", "lora_kd_bf16", "lora_kd_bf16base",
+                             "full_ewc", "full_kd", "eval", "generate"])
     ap.add_argument("--config", required=True, help="config.json text or a path to one")
     ap.add_argument("--model-label", default="model")
     ap.add_argument("--batch", type=int, default=16)
@@ -347,7 +348,7 @@ def main():
     model, LoraLinear = build(torch, args, cfg)
     adapters = []
     case = args.case
-    if case in ("lora_qv", "lora_qv_bf16", "lora_kd", "lora_kd_bf16"):
+    if case in ("lora_qv", "lora_qv_bf16", "lora_kd", "lora_kd_bf16", "lora_kd_bf16base"):
         adapters = apply_lora(model, LoraLinear, {"q_proj", "v_proj"}, args.lora_r, args.lora_alpha)
     elif case == "lora_all":
         adapters = apply_lora(model, LoraLinear,
@@ -358,8 +359,8 @@ def main():
             p.requires_grad_(False)
     if args.init_from:
         load_retain_weights(torch, model, args.init_from)
-    if case == "lora_qv_bf16":
-        bfloat16_base(torch, model)
+    if case in ("lora_qv_bf16", "lora_kd_bf16base"):
+        bfloat16_base(torch, model)  # the teacher (adapters off) then runs on the same bfloat16 linears
     teacher_model = None
     if case == "full_kd":
         # the frozen copy of the starting model, as retain's recipe makes for full fine-tuning
@@ -422,7 +423,7 @@ def main():
             pen = pen * (args.ewc_lambda / 2)
             pen.item()
             loss = loss + pen
-        if case in ("lora_kd", "lora_kd_bf16", "full_kd"):
+        if case in ("lora_kd", "lora_kd_bf16", "lora_kd_bf16base", "full_kd"):
             with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=case == "lora_kd_bf16"):
                 if teacher_model is not None:
                     teacher = teacher_model(ids, positions, mask)

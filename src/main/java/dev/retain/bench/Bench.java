@@ -216,6 +216,8 @@ public final class Bench {
       adds(sb, "EWC adds <= 10% to the full step", runs.get(BenchCase.FULL_EWC), full, 0.10);
       adds(sb, "distillation adds <= 45% to the LoRA q,v step", runs.get(BenchCase.LORA_KD), qv, 0.45);
       adds(sb, "distillation, bfloat16 teacher, adds <= 45% to the LoRA q,v step", runs.get(BenchCase.LORA_KD_BF16), qv, 0.45);
+      adds(sb, "distillation adds <= 45% to the LoRA q,v step, both on a bfloat16 base", runs.get(BenchCase.LORA_KD_BF16_BASE),
+          runs.get(BenchCase.LORA_QV_BF16), 0.45);
       adds(sb, "distillation adds <= 45% to the full step", runs.get(BenchCase.FULL_KD), full, 0.45);
       return sb.toString();
     }

@@ -21,6 +21,11 @@ public enum BenchCase {
   LORA_KD("lora_kd", "LoRA q,v + distillation", true),
   /** As lora_kd with the teacher's linear layers on bfloat16 copies of the base weights. */
   LORA_KD_BF16("lora_kd_bf16", "LoRA q,v + distillation, bfloat16 teacher", true),
+  /**
+   * As lora_kd with the student and the teacher on the bfloat16 base of lora_qv_bf16 (the teacher, the
+   * base with adapters off, shares its copies, as the recipe wires it).
+   */
+  LORA_KD_BF16_BASE("lora_kd_bf16base", "LoRA q,v + distillation, bfloat16 base", true),
   /** Full fine-tuning plus the EWC penalty over every weight. */
   FULL_EWC("full_ewc", "full + EWC", true),
   /**
@@ -57,7 +62,22 @@ public enum BenchCase {
 
   /** Whether the case trains LoRA adapters. */
   public boolean lora() {
-    return this == LORA_QV || this == LORA_QV_BF16 || this == LORA_ALL || this == LORA_KD || this == LORA_KD_BF16;
+    return loraQv() || this == LORA_ALL;
+  }
+
+  /** Whether the case trains LoRA on q_proj and v_proj. */
+  public boolean loraQv() {
+    return this == LORA_QV || this == LORA_QV_BF16 || this == LORA_KD || this == LORA_KD_BF16 || this == LORA_KD_BF16_BASE;
+  }
+
+  /** Whether the case distils from the base model with its adapters off. */
+  public boolean loraDistills() {
+    return this == LORA_KD || this == LORA_KD_BF16 || this == LORA_KD_BF16_BASE;
+  }
+
+  /** Whether the student's pass runs on bfloat16 copies of the frozen base (training.base_precision). */
+  public boolean bfloat16Base() {
+    return this == LORA_QV_BF16 || this == LORA_KD_BF16_BASE;
   }
 
   /** Every case, in table order. */

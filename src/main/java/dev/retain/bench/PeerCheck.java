@@ -17,8 +17,8 @@ import java.util.Map;
  * weights (LoRA A and B included), runs the warm-up and timed units and records each loss; the peer
  * starts from those weights ({@code --init-from}) with the same data and reports its losses. With the
  * same model, loss, LoRA formula, clipping and AdamW the two sequences agree to float32 rounding;
- * LoRA on a bfloat16 base, where both sides round the same products to bfloat16 with different
- * kernels, to about 1e-5. (full + EWC is left out: its Fisher values are drawn independently on each side; generation has
+ * LoRA on a bfloat16 base (with or without distillation), where both sides round the same products
+ * to bfloat16 with different kernels, to about 1e-5. (full + EWC is left out: its Fisher values are drawn independently on each side; generation has
  * no loss; LoRA + distillation with a bfloat16 teacher rounds different operations on each side:
  * retain its linear layers, PyTorch's autocast also the attention's matmuls.)
  */
@@ -27,7 +27,7 @@ public final class PeerCheck {
 
   /** Cases whose losses can be compared. */
   public static final List<BenchCase> CASES = List.of(BenchCase.FULL, BenchCase.LORA_QV, BenchCase.LORA_QV_BF16,
-      BenchCase.LORA_ALL, BenchCase.LORA_KD, BenchCase.FULL_KD, BenchCase.EVAL);
+      BenchCase.LORA_ALL, BenchCase.LORA_KD, BenchCase.LORA_KD_BF16_BASE, BenchCase.FULL_KD, BenchCase.EVAL);
 
   /** Largest relative loss difference per case; prints one line per case. */
   public static double run(Runner.Setup setup, Runner runner, PrintStream out) throws IOException, InterruptedException {
@@ -58,7 +58,7 @@ public final class PeerCheck {
           max = Double.POSITIVE_INFINITY;
         }
         worst = Math.max(worst, max);
-        out.printf(Locale.ROOT, "%-26s losses retain %s%n%-26s        PyTorch %s  max relative difference %.2e%n", c.title,
+        out.printf(Locale.ROOT, "%-40s losses retain %s%n%-40s        PyTorch %s  max relative difference %.2e%n", c.title,
             fmt(mine.stream().mapToDouble(Double::doubleValue).toArray()), "", fmt(theirs), max);
       }
     } finally {

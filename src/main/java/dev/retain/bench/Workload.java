@@ -121,7 +121,7 @@ public final class Workload implements AutoCloseable {
   /** The frozen copy of the starting model that full + distillation distils from (null otherwise). */
   private CausalLM teacher;
   private LoraModel lora;
-  /** bfloat16 copies of the base weights: lora_kd_bf16's teacher, lora_qv_bf16's whole base (null otherwise). */
+  /** bfloat16 copies of the base weights: lora_kd_bf16's teacher, the bfloat16-base cases' whole base (null otherwise). */
   private Bfloat16Copies bfloat16;
   private final List<LossTerm> terms = new ArrayList<>();
   private final Map<String, Parameter> trainable = new LinkedHashMap<>();
@@ -141,30 +141,26 @@ public final class Workload implements AutoCloseable {
     this.s = s;
     Backend.seed((int) s.seed());
     model = ModelLoader.random(config, s.seed(), 0.02);
-    switch (kase) {
-      case FULL, FULL_EWC, FULL_KD -> model.parameters().values().forEach(p -> p.setTrainable(true));
-      case LORA_QV, LORA_QV_BF16, LORA_KD, LORA_KD_BF16 ->
-          lora = Lora.apply(model, loraConfig(s, TargetModules.names("q_proj", "v_proj")), s.seed());
-      case LORA_ALL -> lora = Lora.apply(model, loraConfig(s, TargetModules.allLinear()), s.seed());
-      default -> { }
+    if (kase.loraQv()) {
+      lora = Lora.apply(model, loraConfig(s, TargetModules.names("q_proj", "v_proj")), s.seed());
+    } else if (kase == BenchCase.LORA_ALL) {
+      lora = Lora.apply(model, loraConfig(s, TargetModules.allLinear()), s.seed());
+    } else if (kase.training) {
+      model.parameters().values().forEach(p -> p.setTrainable(true)); // full fine-tuning
     }
     for (Map.Entry<String, Parameter> e : model.allParameters().entrySet()) {
       if (e.getValue().trainable()) {
         trainable.put(e.getKey(), e.getValue());
       }
     }
-    if (kase == BenchCase.LORA_QV_BF16) {
+    if (kase.bfloat16Base() || kase == BenchCase.LORA_KD_BF16) {
       bfloat16 = Bfloat16Copies.of(model);
     }
     if (kase == BenchCase.FULL_EWC) {
       terms.add(new Ewc(model, syntheticFisher(model, s.seed()), s.ewcLambda()));
-    } else if (kase == BenchCase.LORA_KD || kase == BenchCase.LORA_KD_BF16) {
+    } else if (kase.loraDistills()) {
       Distillation kd = new Distillation(s.kdWeight(), s.kdTemperature(), Distillation.On.ALL, Set.of());
-      if (kase == BenchCase.LORA_KD_BF16) {
-        bfloat16 = Bfloat16Copies.of(model);
-        kd = kd.withBfloat16Teacher(bfloat16);
-      }
-      terms.add(kd);
+      terms.add(bfloat16 == null ? kd : kd.withBfloat16Teacher(bfloat16));
     } else if (kase == BenchCase.FULL_KD) {
       // as the recipe does for full fine-tuning: a second model with the starting weights, never trained
       teacher = ModelLoader.random(config, s.seed(), 0.02);
@@ -186,9 +182,8 @@ public final class Workload implements AutoCloseable {
   /** LoRA target short names of a case (empty for non-LoRA cases). */
   public static Set<String> loraTargets(BenchCase c) {
     return switch (c) {
-      case LORA_QV, LORA_QV_BF16, LORA_KD, LORA_KD_BF16 -> Set.of("q_proj", "v_proj");
       case LORA_ALL -> new LinkedHashSet<>(List.of(Flops.MODULES));
-      default -> Set.of();
+      default -> c.loraQv() ? Set.of("q_proj", "v_proj") : Set.of();
     };
   }
 
@@ -386,8 +381,8 @@ public final class Workload implements AutoCloseable {
     NDArray mean = Host.scalar(m, 1f / Math.max(1, in.count()));
     phase("inputs");
     try (GradientCollector gc = Backend.engine().newGradientCollector()) {
-      // lora_qv_bf16: the student's pass on the base's bfloat16 copies (the recipe's base_precision)
-      NDArray logits = Bfloat16Copies.run(kase == BenchCase.LORA_QV_BF16 ? bfloat16 : null, () -> model.targetLogits(in));
+      // the bfloat16-base cases: the student's pass on the base's copies (the recipe's base_precision)
+      NDArray logits = Bfloat16Copies.run(kase.bfloat16Base() ? bfloat16 : null, () -> model.targetLogits(in));
       phase("forward");
       NDArray ce = in.loss(logits).mul(mean);
       NDArray loss = ce;
@@ -446,7 +441,7 @@ public final class Workload implements AutoCloseable {
       case FULL, FULL_EWC -> Flops.trainFull(c, s.seq());
       case FULL_KD -> Flops.trainFull(c, s.seq()) + Flops.forward(c, s.seq());
       case LORA_QV, LORA_QV_BF16, LORA_ALL -> Flops.trainLora(c, s.seq(), s.loraR(), loraTargets(kase));
-      case LORA_KD, LORA_KD_BF16 -> Flops.trainLora(c, s.seq(), s.loraR(), loraTargets(kase)) + Flops.forward(c, s.seq());
+      case LORA_KD, LORA_KD_BF16, LORA_KD_BF16_BASE -> Flops.trainLora(c, s.seq(), s.loraR(), loraTargets(kase)) + Flops.forward(c, s.seq());
       case EVAL -> Flops.forward(c, s.seq());
       case GENERATE -> Flops.generateMean(c, s.genPrompt(), s.genTokens());
     };

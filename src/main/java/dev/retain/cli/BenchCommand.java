@@ -33,7 +33,7 @@ final class BenchCommand implements Callable<Integer> {
       description = "2m, base, 25m, 50m, tiny, or a model folder / config.json (default ${DEFAULT-VALUE})")
   String model;
 
-  @Option(names = "--cases", split = ",", description = "cases to run (default all): full, lora_qv, lora_qv_bf16, lora_all, lora_kd, lora_kd_bf16, full_ewc, full_kd, eval, generate")
+  @Option(names = "--cases", split = ",", description = "cases to run (default all): full, lora_qv, lora_qv_bf16, lora_all, lora_kd, lora_kd_bf16, lora_kd_bf16base, full_ewc, full_kd, eval, generate")
   List<String> cases;
 
   @Option(names = "--steps", defaultValue = "8", description = "timed steps per case (default ${DEFAULT-VALUE})")
@@ -143,7 +143,7 @@ final class BenchCommand implements Callable<Integer> {
         which.add(BenchCase.of(c));
       }
     }
-    List<String> bfloat16Cases = which.stream().filter(c -> c == BenchCase.LORA_KD_BF16 || c == BenchCase.LORA_QV_BF16)
+    List<String> bfloat16Cases = which.stream().filter(c -> c == BenchCase.LORA_KD_BF16 || c.bfloat16Base())
         .map(c -> c.id).toList();
     if (!bfloat16Cases.isEmpty() && !dev.retain.tensor.Bfloat16.nativeOnThisCpu()) {
       System.err.println("warning: " + String.join(" and ", bfloat16Cases) + " run matmuls in bfloat16, but "
