@@ -18,9 +18,10 @@ import java.util.Map;
  * starts from those weights ({@code --init-from}) with the same data and reports its losses. With the
  * same model, loss, LoRA formula, clipping and AdamW the two sequences agree to float32 rounding;
  * LoRA on a bfloat16 base (with or without distillation), where both sides round the same products
- * to bfloat16 with different kernels, to about 1e-5. (full + EWC is left out: its Fisher values are drawn independently on each side; generation has
- * no loss; LoRA + distillation with a bfloat16 teacher rounds different operations on each side:
- * retain its linear layers, PyTorch's autocast also the attention's matmuls.)
+ * to bfloat16 with different kernels, to about 1e-5. (full + EWC is left out: its Fisher values are
+ * drawn independently on each side; generation has no loss; LoRA + distillation with a bfloat16
+ * teacher rounds different operations on each side: retain its linear layers, PyTorch's autocast
+ * also the attention's matmuls.)
  */
 public final class PeerCheck {
   private PeerCheck() {}
