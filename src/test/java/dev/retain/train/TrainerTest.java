@@ -233,4 +233,47 @@ class TrainerTest {
     assertTrue(fell > 0.3 && Math.abs(fellBf16 - fell) < 0.2 * fell, "learned as much on the bfloat16 base: "
         + f32 + " / " + bf16);
   }
+
+  /** LoRA on a bfloat16 base resumes exactly: the copies are taken anew from the same frozen base. */
+  @Test
+  void resumeOnABfloat16BaseEqualsUninterruptedRun() throws Exception {
+    Path a = Files.createDirectories(tmp.resolve("a"));
+    Path b = Files.createDirectories(tmp.resolve("b"));
+    Map<String, float[]> full;
+    List<Double> fullLosses;
+    try (CausalLM model = Tiny.model(2); var copies = loraOnCopies(model)) {
+      Tiny.trainer(a, model, cfg(), 2, List.of(), copies.lora(), null, copies.copies()).run();
+      full = weights(model);
+      fullLosses = losses(a.resolve("out/metrics.jsonl"));
+    }
+    try (CausalLM model = Tiny.model(2); var copies = loraOnCopies(model)) {
+      Trainer t = Tiny.trainer(b, model, cfg(), 2, List.of(), copies.lora(), null, copies.copies());
+      t.stopAfter(5);
+      t.run();
+    }
+    try (CausalLM model = Tiny.model(2); var copies = loraOnCopies(model)) {
+      Trainer t = Tiny.trainer(b, model, cfg(), 2, List.of(), copies.lora(), null, copies.copies());
+      t.resumeFrom(t.checkpoints().latest().orElseThrow());
+      t.run();
+      assertEquals(fullLosses, losses(b.resolve("out/metrics.jsonl")));
+      Map<String, float[]> resumed = weights(model);
+      for (String k : full.keySet()) {
+        assertArrayEquals(full.get(k), resumed.get(k), k);
+      }
+    }
+  }
+
+  /** LoRA q,v on {@code model} and bfloat16 copies of its base, closed together. */
+  record LoraOnCopies(dev.retain.peft.lora.LoraModel lora, dev.retain.model.Bfloat16Copies copies) implements AutoCloseable {
+    @Override
+    public void close() {
+      copies.close();
+    }
+  }
+
+  static LoraOnCopies loraOnCopies(CausalLM model) {
+    dev.retain.peft.lora.LoraModel lora = dev.retain.peft.lora.Lora.apply(model, new dev.retain.peft.lora.LoraConfig(4, 8,
+        0.0, false, dev.retain.peft.lora.TargetModules.names("q_proj", "v_proj"), null), 9);
+    return new LoraOnCopies(lora, dev.retain.model.Bfloat16Copies.of(model));
+  }
 }
