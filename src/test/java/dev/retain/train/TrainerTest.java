@@ -63,30 +63,46 @@ class TrainerTest {
 
   @Test
   void resumeEqualsUninterruptedRun() throws Exception {
+    resumeEqualsUninterrupted((dir, model, close) -> Tiny.trainer(dir, model, cfg(), 2, List.of()));
+  }
+
+  /** A trainer on a fresh model; what it needs closed afterwards goes into {@code close}. */
+  interface TrainerOn {
+    Trainer make(Path dir, CausalLM model, List<AutoCloseable> close) throws Exception;
+  }
+
+  /** A run killed after step 5 and resumed from its last checkpoint (step 3) ends as the run that never stopped. */
+  private void resumeEqualsUninterrupted(TrainerOn trainers) throws Exception {
     Path a = Files.createDirectories(tmp.resolve("a"));
     Path b = Files.createDirectories(tmp.resolve("b"));
-    Map<String, float[]> full;
-    List<Double> fullLosses;
-    try (CausalLM model = Tiny.model(2)) {
-      Tiny.trainer(a, model, cfg(), 2, List.of()).run();
-      full = weights(model);
-      fullLosses = losses(a.resolve("out/metrics.jsonl"));
-    }
-    try (CausalLM model = Tiny.model(2)) {
-      Trainer t = Tiny.trainer(b, model, cfg(), 2, List.of());
-      t.stopAfter(5); // "killed" after step 5; the last checkpoint is step 3
-      t.run();
-    }
-    try (CausalLM model = Tiny.model(2)) {
-      Trainer t = Tiny.trainer(b, model, cfg(), 2, List.of());
-      Path latest = t.checkpoints().latest().orElseThrow();
-      assertEquals("step-00000003", latest.getFileName().toString());
-      t.resumeFrom(latest);
-      t.run();
-      assertEquals(fullLosses, losses(b.resolve("out/metrics.jsonl")));
-      Map<String, float[]> resumed = weights(model);
-      for (String k : full.keySet()) {
-        assertArrayEquals(full.get(k), resumed.get(k), k);
+    Map<String, float[]> full = null;
+    List<Double> fullLosses = null;
+    for (int phase = 0; phase < 3; phase++) { // uninterrupted, killed, resumed
+      List<AutoCloseable> close = new ArrayList<>();
+      try (CausalLM model = Tiny.model(2)) {
+        Trainer t = trainers.make(phase == 0 ? a : b, model, close);
+        if (phase == 0) {
+          t.run();
+          full = weights(model);
+          fullLosses = losses(a.resolve("out/metrics.jsonl"));
+        } else if (phase == 1) {
+          t.stopAfter(5); // "killed" after step 5; the last checkpoint is step 3
+          t.run();
+        } else {
+          Path latest = t.checkpoints().latest().orElseThrow();
+          assertEquals("step-00000003", latest.getFileName().toString());
+          t.resumeFrom(latest);
+          t.run();
+          assertEquals(fullLosses, losses(b.resolve("out/metrics.jsonl")));
+          Map<String, float[]> resumed = weights(model);
+          for (String k : full.keySet()) {
+            assertArrayEquals(full.get(k), resumed.get(k), k);
+          }
+        }
+      } finally {
+        for (AutoCloseable c : close) {
+          c.close();
+        }
       }
     }
   }
@@ -237,43 +253,12 @@ class TrainerTest {
   /** LoRA on a bfloat16 base resumes exactly: the copies are taken anew from the same frozen base. */
   @Test
   void resumeOnABfloat16BaseEqualsUninterruptedRun() throws Exception {
-    Path a = Files.createDirectories(tmp.resolve("a"));
-    Path b = Files.createDirectories(tmp.resolve("b"));
-    Map<String, float[]> full;
-    List<Double> fullLosses;
-    try (CausalLM model = Tiny.model(2); var copies = loraOnCopies(model)) {
-      Tiny.trainer(a, model, cfg(), 2, List.of(), copies.lora(), null, copies.copies()).run();
-      full = weights(model);
-      fullLosses = losses(a.resolve("out/metrics.jsonl"));
-    }
-    try (CausalLM model = Tiny.model(2); var copies = loraOnCopies(model)) {
-      Trainer t = Tiny.trainer(b, model, cfg(), 2, List.of(), copies.lora(), null, copies.copies());
-      t.stopAfter(5);
-      t.run();
-    }
-    try (CausalLM model = Tiny.model(2); var copies = loraOnCopies(model)) {
-      Trainer t = Tiny.trainer(b, model, cfg(), 2, List.of(), copies.lora(), null, copies.copies());
-      t.resumeFrom(t.checkpoints().latest().orElseThrow());
-      t.run();
-      assertEquals(fullLosses, losses(b.resolve("out/metrics.jsonl")));
-      Map<String, float[]> resumed = weights(model);
-      for (String k : full.keySet()) {
-        assertArrayEquals(full.get(k), resumed.get(k), k);
-      }
-    }
-  }
-
-  /** LoRA q,v on {@code model} and bfloat16 copies of its base, closed together. */
-  record LoraOnCopies(dev.retain.peft.lora.LoraModel lora, dev.retain.model.Bfloat16Copies copies) implements AutoCloseable {
-    @Override
-    public void close() {
-      copies.close();
-    }
-  }
-
-  static LoraOnCopies loraOnCopies(CausalLM model) {
-    dev.retain.peft.lora.LoraModel lora = dev.retain.peft.lora.Lora.apply(model, new dev.retain.peft.lora.LoraConfig(4, 8,
-        0.0, false, dev.retain.peft.lora.TargetModules.names("q_proj", "v_proj"), null), 9);
-    return new LoraOnCopies(lora, dev.retain.model.Bfloat16Copies.of(model));
+    resumeEqualsUninterrupted((dir, model, close) -> {
+      dev.retain.peft.lora.LoraModel lora = dev.retain.peft.lora.Lora.apply(model, new dev.retain.peft.lora.LoraConfig(4, 8,
+          0.0, false, dev.retain.peft.lora.TargetModules.names("q_proj", "v_proj"), null), 9);
+      dev.retain.model.Bfloat16Copies copies = dev.retain.model.Bfloat16Copies.of(model);
+      close.add(copies);
+      return Tiny.trainer(dir, model, cfg(), 2, List.of(), lora, null, copies);
+    });
   }
 }
