@@ -80,19 +80,28 @@ public final class Bfloat16Copies implements AutoCloseable {
 
   /**
    * Runs {@code pass} with the model's linear layers on the bfloat16 copies, then back on float32.
-   * Refuses when a weight was replaced since its copy was taken (a LoRA merge writes W + BA into a new
-   * tensor and switches the adapter off: on the stale copy its delta would silently vanish).
+   * Refuses copies that no longer stand for their weights: a weight that trains (its copy gets no
+   * gradient and does not follow the updates, whether the pass records or is a teacher's), or one
+   * replaced since its copy was taken (a LoRA merge writes W + BA into a new tensor and switches the
+   * adapter off: on the stale copy its delta would silently vanish).
    */
   public <T> T run(Supplier<T> pass) {
-    if (on || replacing) {
+    if (on) {
       return pass.get();
     }
     copiedFrom.forEach((lin, from) -> {
-      if (lin.weight.data() != from) {
+      if (lin.weight.trainable()) {
+        throw new IllegalStateException(lin.name + ": its weight trains, but the pass would run on a bfloat16 copy taken "
+            + "once, which gets no gradient; bfloat16 copies are for frozen weights only (use float32 here)");
+      }
+      if (!replacing && lin.weight.data() != from) {
         throw new IllegalStateException(lin.name + ": its weight was replaced after its bfloat16 copy was taken (a merged "
             + "adapter, or new weights); make new copies");
       }
     });
+    if (replacing) {
+      return pass.get();
+    }
     on = true;
     copies.forEach(Linear::useBfloat16);
     try {

@@ -3,7 +3,6 @@ package dev.retain.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.retain.tensor.Bfloat16;
 import dev.retain.tensor.Ops;
 
@@ -27,11 +26,7 @@ public final class Linear {
 
   public NDArray forward(NDArray x) {
     NDArray y;
-    if (bfloat16 != null) {
-      if (weight.trainable() && JniUtils.isGradMode()) {
-        throw new IllegalStateException(name + ": its weight trains, but the product runs on a bfloat16 copy, which "
-            + "gets no gradient; bfloat16 copies are for frozen weights only");
-      }
+    if (bfloat16 != null) { // Bfloat16Copies.run checked that the weight is frozen
       y = bfloat16.linear(x);
       if (bias != null) {
         y = y.add(bias.data());

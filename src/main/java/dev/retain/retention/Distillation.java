@@ -194,11 +194,6 @@ public final class Distillation implements LossTerm {
     if (bfloat16 != null && bfloat16.model() != (teacher != null ? teacher : model)) {
       throw new IllegalStateException("distillation: the bfloat16 copies are of another model than this teacher");
     }
-    if (bfloat16 != null && teacher == null && model.linearsWithHead().stream().anyMatch(l -> l.weight.trainable())) {
-      throw new IllegalStateException("distillation: a linear weight of the base trains next to the adapters, but the "
-          + "bfloat16 teacher's linear layers are copies of the starting weights; the teacher would mix the two (use a "
-          + "float32 teacher)");
-    }
     return NoGrad.get(() -> Bfloat16Copies.run(bfloat16, () -> teacherPass(model, in)));
   }
 

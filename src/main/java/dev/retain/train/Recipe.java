@@ -120,11 +120,17 @@ public final class Recipe {
 
       // bfloat16 copies of the base's linears need them frozen throughout: say so now, before the probes.
       boolean baseOnCopies = cfg.training.basePrecision.equals("bfloat16");
-      if (baseOnCopies) {
-        requireFrozenLinears("training.base_precision", cfg.training, model);
-      } else if (cfg.retention.distillation != null && cfg.retention.distillation.teacherPrecision.equals("bfloat16")
-          && (cfg.lora != null || cfg.adapters != null)) {
-        requireFrozenLinears("retention.distillation.teacher_precision", cfg.training, model);
+      boolean teacherOnCopies = !baseOnCopies && cfg.retention.distillation != null
+          && cfg.retention.distillation.teacherPrecision.equals("bfloat16");
+      String bfloat16Key = baseOnCopies ? "training.base_precision"
+          : teacherOnCopies ? "retention.distillation.teacher_precision" : null;
+      if (bfloat16Key != null) {
+        if (cfg.lora != null || cfg.adapters != null) { // a full fine-tuning teacher is a frozen model of its own
+          requireFrozenLinears(bfloat16Key, cfg.training, model);
+        }
+        if (!Bfloat16.nativeOnThisCpu()) {
+          out.println("warning: " + bfloat16Key + " is bfloat16, but " + Bfloat16.NOT_NATIVE);
+        }
       }
 
       // Probes on the base model, before anything changes it.
@@ -178,9 +184,6 @@ public final class Recipe {
         // linear weights; evaluation, probes and what is saved stay float32.
         Bfloat16Copies baseCopies = null;
         if (baseOnCopies) {
-          if (!Bfloat16.nativeOnThisCpu()) {
-            out.println("warning: training.base_precision is bfloat16, but " + Bfloat16.NOT_NATIVE);
-          }
           baseCopies = Bfloat16Copies.of(model);
           closeAtEnd.add(baseCopies);
         }
@@ -215,10 +218,7 @@ public final class Recipe {
           if (baseCopies != null) {
             // The teacher is the same frozen base with adapters off: it shares the student's copies.
             kd = kd.withBfloat16Teacher(baseCopies);
-          } else if (r.distillation.teacherPrecision.equals("bfloat16")) {
-            if (!Bfloat16.nativeOnThisCpu()) {
-              out.println("warning: retention.distillation.teacher_precision is bfloat16, but " + Bfloat16.NOT_NATIVE);
-            }
+          } else if (teacherOnCopies) {
             // The frozen copy (full fine-tuning) keeps only its bfloat16 linears; with adapters the
             // base weights are the student's too, so the copies sit next to them.
             Bfloat16Copies copies = teacher != null ? Bfloat16Copies.replacing(teacher) : Bfloat16Copies.of(model);

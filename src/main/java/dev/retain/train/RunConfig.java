@@ -311,7 +311,7 @@ public class RunConfig implements Validatable {
     if (lora != null && adapters != null) {
       errors.add("adapters", "use either lora or adapters in one run, not both");
     }
-    if (retention.distillation != null && !java.util.Arrays.asList("all", "general", "domain").contains(retention.distillation.on)) {
+    if (retention.distillation != null && !oneOf(retention.distillation.on, List.of("all", "general", "domain"))) {
       errors.add("retention.distillation.on", "must be all, general or domain, got '" + retention.distillation.on + "'");
     }
     if (retention.distillation != null && !oneOf(retention.distillation.teacherPrecision, PRECISIONS)) {

@@ -135,7 +135,7 @@ class Bfloat16CopiesTest {
   /**
    * A recorded pass on the copies trains what trains around them (here the final norm, as an adapter
    * would): its gradient is the float32 pass's within a few percent (bfloat16 rounding). A linear weight that trains
-   * is refused, since its copy would get no gradient, and the model is float32 again afterwards.
+   * is refused, recorded or not, since its copy would get no gradient, and the model is float32 again afterwards.
    */
   @Test
   void aRecordedPassReachesWhatTrainsAroundFrozenCopiesAndRefusesATrainingLinear() {
@@ -163,6 +163,8 @@ class Bfloat16CopiesTest {
             e.getMessage());
       }
       assertArrayEquals(before, model.logits(input).toFloatArray(), "float32 again after the refusal");
+      // A teacher's pass (no recording) on such a copy would be stale just the same.
+      assertThrows(IllegalStateException.class, () -> copies.run(() -> model.logits(input)));
     }
   }
 
